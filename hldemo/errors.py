@@ -1,0 +1,32 @@
+"""Typed errors: every failure a user can cause raises one of these, with a message they can act on."""
+
+
+class HLDemoError(Exception):
+    """Base class of every error hldemo raises on purpose."""
+
+
+class HierarchyError(HLDemoError, ValueError):
+    """A hierarchy file is malformed, or a node/category name is unknown."""
+
+
+class UnknownCategoryError(HierarchyError, KeyError):
+    """A category or node that the hierarchy does not contain."""
+
+    def __str__(self):  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class EmptySelectionError(HierarchyError):
+    """An expert or attention cue was asked for with no categories at all."""
+
+
+class InputError(HLDemoError, ValueError):
+    """An image or tensor that the model cannot take (wrong shape, size, mode, unreadable)."""
+
+
+class CheckpointError(HLDemoError, ValueError):
+    """A checkpoint or config that is missing, malformed or does not fit the model."""
+
+
+class AudioError(HLDemoError, ValueError):
+    """Audio that cannot be read or used (corrupt, empty, wrong format)."""

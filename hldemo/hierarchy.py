@@ -190,11 +190,26 @@ def _load_file(path: str) -> Hierarchy:
     return Hierarchy(data)
 
 
+def flat_hierarchy(base: Hierarchy) -> Hierarchy:
+    """The one-level tree of the PHL: every category of ``base`` directly under the root."""
+    leaves = [{"id": n.id, "name": n.name, "synonyms": list(n.synonyms), "wnid": n.wnid} for n in base.level(base.depth)]
+    return Hierarchy({"id": "flat", "name": f"flat ({base.name})", "description": "all categories under the root",
+                      "source": f"leaves of '{base.id}'",
+                      "root": {"id": "root", "name": "all categories", "children": leaves}})
+
+
 def load_hierarchy(name_or_path: str | Path = DEFAULT_HIERARCHY) -> Hierarchy:
-    """Load a hierarchy by name (a file in ``hierarchies/``) or from a JSON path. Cached."""
+    """Load a hierarchy by name (a file in ``hierarchies/``, or ``"flat"``) or from a JSON path. Cached."""
+    if str(name_or_path) == "flat":
+        return _flat_default()
     path = Path(name_or_path)
     if not path.suffix:
         path = HIERARCHY_DIR / f"{name_or_path}.json"
         if not path.exists():
             raise HierarchyError(f"unknown hierarchy '{name_or_path}'; shipped: {available_hierarchies()}")
     return _load_file(str(path.resolve()))
+
+
+@lru_cache(maxsize=1)
+def _flat_default() -> Hierarchy:
+    return flat_hierarchy(load_hierarchy(DEFAULT_HIERARCHY))

@@ -1,0 +1,116 @@
+"""Saving and loading trained NHL heads: safetensors weights + JSON config (+ the hierarchy).
+
+A checkpoint is a folder::
+
+    config.json        the variant config (backbone, split, levels, preprocessing, training info)
+    hierarchy.json     the category tree the branches follow
+    head.safetensors   the branch weights (the trunk is the backbone's own, loaded by name)
+    README.md          model card (optional)
+
+``load_model`` takes a name under ``checkpoints/``, a local folder, or a Hugging Face Hub repo id.
+Only JSON and safetensors are ever read: nothing downloaded is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .errors import CheckpointError, HierarchyError
+from .hierarchy import Hierarchy
+from .model import NHL
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+DEFAULT_CHECKPOINT = "nhl_lite0"
+CONFIG_FILE, HIERARCHY_FILE, WEIGHTS_FILE = "config.json", "hierarchy.json", "head.safetensors"
+
+
+def available_models() -> list[str]:
+    """Checkpoints shipped in ``checkpoints/``."""
+    return sorted(p.parent.name for p in CHECKPOINT_DIR.glob(f"*/{WEIGHTS_FILE}"))
+
+
+def save_model(model: NHL, folder: str | Path, dtype: torch.dtype = torch.float16, extra: dict | None = None) -> Path:
+    """Write ``model``'s head, config and hierarchy to ``folder``.
+
+    Args:
+        dtype: storage dtype of the weights (float16 halves the size; loading casts back to float32).
+        extra: merged into the saved config (e.g. training command and metrics).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = dict(model.config, **(extra or {}))
+    tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.head.state_dict().items()}
+    save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt", "variant": str(config.get("name"))})
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    (folder / HIERARCHY_FILE).write_text(json.dumps(model.hierarchy.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folder
+
+
+def _resolve(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path)
+    if path.is_file() and path.name == CONFIG_FILE:
+        return path.parent
+    if path.is_dir():
+        return path
+    local = CHECKPOINT_DIR / str(name_or_path)
+    if local.is_dir():
+        return local
+    name = str(name_or_path)
+    if name.count("/") == 1 and not name.startswith((".", "/")):
+        return _download(name)
+    raise CheckpointError(f"no checkpoint '{name_or_path}': not a folder, not in {CHECKPOINT_DIR} "
+                          f"(shipped: {available_models()}), not a Hub repo id (user/name)")
+
+
+def _download(repo_id: str) -> Path:
+    """Fetch a checkpoint from the Hugging Face Hub (online only): JSON and safetensors files only."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=["*.json", "*.safetensors", "*.md"]))
+    except Exception as e:  # offline, unknown repo, auth: all say the same to the user
+        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+        hint = " (HF_HUB_OFFLINE is set)" if offline else ""
+        raise CheckpointError(f"cannot download checkpoint '{repo_id}' from the Hugging Face Hub{hint}: {e}") from e
+
+
+def load_model(name_or_path: str | Path = DEFAULT_CHECKPOINT, teacher: nn.Module | None = None) -> NHL:
+    """Load a trained NHL: a name under ``checkpoints/``, a local folder, or a Hub repo id.
+
+    Args:
+        teacher: an already loaded backbone to cut the trunk from (saves loading it twice).
+
+    Raises:
+        CheckpointError: missing files, malformed config, or weights that do not fit the config.
+    """
+    from .variants import build_nhl, validate_config
+
+    folder = _resolve(name_or_path)
+    try:
+        config = validate_config(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")))
+        hierarchy = Hierarchy(json.loads((folder / HIERARCHY_FILE).read_text(encoding="utf-8")))
+    except FileNotFoundError as e:
+        raise CheckpointError(f"checkpoint {folder} lacks {Path(e.filename).name}") from e
+    except (json.JSONDecodeError, UnicodeDecodeError, HierarchyError) as e:
+        raise CheckpointError(f"checkpoint {folder}: malformed JSON: {e}") from e
+    try:
+        tensors = load_file(str(folder / WEIGHTS_FILE))
+    except (FileNotFoundError, SafetensorError, OSError) as e:
+        raise CheckpointError(f"checkpoint {folder}: cannot read {WEIGHTS_FILE}: {e}") from e
+    model = build_nhl(config, teacher=teacher, hierarchy=hierarchy)
+    expected = model.head.state_dict()
+    if set(tensors) != set(expected):
+        raise CheckpointError(f"checkpoint {folder}: weights do not fit the config "
+                              f"(missing {sorted(set(expected) - set(tensors))[:3]}, unexpected {sorted(set(tensors) - set(expected))[:3]})")
+    bad = [k for k in expected if tensors[k].shape != expected[k].shape]
+    if bad:
+        raise CheckpointError(f"checkpoint {folder}: shape mismatch for {bad[:3]}")
+    model.head.load_state_dict({k: v.float() for k, v in tensors.items()})
+    return model.eval()

@@ -1,0 +1,32 @@
+"""Efficient experts: the trunk plus only the branches on the paths of a set of categories."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .errors import EmptySelectionError
+from .model import NHL
+
+
+def build_expert(model: NHL, categories_or_nodes: str | Sequence[str]) -> NHL:
+    """Cut an efficient expert out of a trained NHL, without retraining (paper eq. 3).
+
+    The expert shares the trunk module with ``model`` and holds sliced copies of the branch
+    weights on the paths to the selected categories; its logits cover those categories only, so a
+    softmax over them is the paper's restricted softmax.
+
+    Args:
+        model: a full NHL (or an expert: experts of experts work too).
+        categories_or_nodes: wnids, category names, or hierarchy node ids/names; nodes expand to
+            all their categories.
+
+    Raises:
+        EmptySelectionError: nothing selected.
+        UnknownCategoryError: a name the hierarchy lacks, or a category outside ``model``.
+    """
+    wnids = model.hierarchy.resolve(categories_or_nodes)
+    have = set(model.categories)
+    wnids = [w for w in wnids if w in have]
+    if not wnids:
+        raise EmptySelectionError("none of the selected categories is covered by this model")
+    return NHL(model.trunk, model.head.subset(wnids), model.hierarchy, model.config)

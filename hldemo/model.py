@@ -1,0 +1,299 @@
+"""NHL / PHL networks: a frozen timm trunk followed by a tree of branches, one per hierarchy node.
+
+Category i's logit is ``f_i(x) = psi_i(pi_j(phi(x)))`` along its path in the tree (Kelm et al.,
+arXiv 2308.05128). All branches of a level are stored as stacked tensors with a leading branch
+axis and run as one grouped op, so 1000 level-3 branches cost one batched matmul, and an expert is
+a plain slice along that axis.
+
+Level specs (JSON, see ``hldemo/configs/``) are lists of ops applied inside every branch:
+
+* ``{"type": "mbconv", "depth": d, "hidden": h, "out": c, "kernel": k, "stride": s}``: d inverted
+  residual blocks (h: one width, or a list of d widths) (1x1 expand to h, ReLU6, kxk depthwise, ReLU6, 1x1 project to c), the first with
+  stride s, the others residual. ``"act_out": true`` ends with a ReLU6 (a "head" conv).
+* ``{"type": "mlp", "hidden": h, "out": c}``: global average pooling (if the input is still a
+  feature map), then Linear(h) + ReLU + Linear(c) per branch (``hidden: 0`` = one Linear);
+  ``"act_out": true`` adds a ReLU on the output.
+
+The last op of the last level outputs one logit per category. Top-down attention multiplies a
+branch's features by a gain just before the level's last linear map (the paper's "before the last
+conv"); gains are arguments of ``forward``, never module state.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .errors import CheckpointError, UnknownCategoryError
+from .hierarchy import Hierarchy
+
+
+def _pad_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """TensorFlow 'SAME' padding, as the tf_* timm teachers use (asymmetric for stride 2)."""
+    pads = []
+    for size in x.shape[-1:-3:-1]:
+        total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads)
+
+
+def grouped_pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, shared_input: bool) -> torch.Tensor:
+    """K independent 1x1 convs in one op.
+
+    Args:
+        x: (B, K*Cin, H, W), or (B, Cin, H, W) if ``shared_input`` (every branch reads the same map).
+        weight: (K, Cout, Cin); bias: (K, Cout).
+    Returns:
+        (B, K*Cout, H, W).
+    """
+    k, cout, cin = weight.shape
+    return F.conv2d(x, weight.reshape(k * cout, cin, 1, 1), bias.reshape(-1), groups=1 if shared_input else k)
+
+
+class MBConvBranches(nn.Module):
+    """A stack of inverted-residual blocks, one independent copy per branch."""
+
+    def __init__(self, branches: int, cin: int, depth: int, hidden: int | Sequence[int], out: int, kernel: int = 3,
+                 stride: int = 1, act_out: bool = False, tf_padding: bool = True):
+        super().__init__()
+        self.hidden = [int(hidden)] * depth if isinstance(hidden, int) else [int(h) for h in hidden]
+        if len(self.hidden) != depth:
+            raise CheckpointError(f"mbconv 'hidden' lists {len(self.hidden)} widths for depth {depth}")
+        self.branches, self.cin, self.depth, self.out = branches, cin, depth, out
+        self.kernel, self.stride, self.act_out, self.tf_padding = kernel, stride, act_out, tf_padding
+        k = branches
+        for b, hidden in enumerate(self.hidden):
+            c = cin if b == 0 else out
+            self.register_parameter(f"pw{b}_w", nn.Parameter(torch.empty(k, hidden, c)))
+            self.register_parameter(f"pw{b}_b", nn.Parameter(torch.zeros(k, hidden)))
+            self.register_parameter(f"dw{b}_w", nn.Parameter(torch.empty(k, hidden, kernel, kernel)))
+            self.register_parameter(f"dw{b}_b", nn.Parameter(torch.zeros(k, hidden)))
+            self.register_parameter(f"pl{b}_w", nn.Parameter(torch.empty(k, out, hidden)))
+            self.register_parameter(f"pl{b}_b", nn.Parameter(torch.zeros(k, out)))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        for name, p in self.named_parameters():
+            if name.endswith("_w"):
+                fan_in = p.shape[-1] if not name.startswith("dw") else p.shape[-1] * p.shape[-2]
+                nn.init.normal_(p, std=math.sqrt(2.0 / fan_in))
+                if name.startswith("pl"):
+                    p.data.mul_(0.2)  # near-identity residual blocks at init
+            else:
+                nn.init.zeros_(p)
+
+    def forward(self, x: torch.Tensor, shared_input: bool, gain: torch.Tensor | None) -> torch.Tensor:
+        k = self.branches
+        for b, h in enumerate(self.hidden):
+            shared = shared_input and b == 0
+            y = F.relu6(grouped_pointwise(x, getattr(self, f"pw{b}_w"), getattr(self, f"pw{b}_b"), shared))
+            stride = self.stride if b == 0 else 1
+            if self.tf_padding:
+                y = _pad_same(y, self.kernel, stride)
+                pad = 0
+            else:
+                pad = self.kernel // 2
+            dw = getattr(self, f"dw{b}_w").reshape(k * h, 1, self.kernel, self.kernel)
+            y = F.relu6(F.conv2d(y, dw, getattr(self, f"dw{b}_b").reshape(-1), stride=stride, padding=pad, groups=k * h))
+            if gain is not None and b == self.depth - 1:
+                y = y * gain.repeat_interleave(h).view(1, -1, 1, 1)
+            y = grouped_pointwise(y, getattr(self, f"pl{b}_w"), getattr(self, f"pl{b}_b"), False)
+            if b > 0:
+                y = y + x
+            elif self.cin == self.out and stride == 1:
+                y = y + (x.repeat(1, k, 1, 1) if shared else x)
+            x = y
+        return F.relu6(x) if self.act_out else x
+
+    def subset(self, idx: torch.Tensor) -> "MBConvBranches":
+        new = MBConvBranches(len(idx), self.cin, self.depth, self.hidden, self.out, self.kernel,
+                             self.stride, self.act_out, self.tf_padding)
+        new.load_state_dict({n: p.detach()[idx].clone() for n, p in self.named_parameters()})
+        return new
+
+
+class MLPBranches(nn.Module):
+    """Per-branch MLP on pooled features: Linear(hidden) + ReLU + Linear(out), or one Linear."""
+
+    def __init__(self, branches: int, cin: int, hidden: int, out: int, act_out: bool = False):
+        super().__init__()
+        self.branches, self.cin, self.hidden, self.out, self.act_out = branches, cin, hidden, out, act_out
+        k = branches
+        if hidden:
+            self.w1 = nn.Parameter(torch.randn(k, hidden, cin) * math.sqrt(2.0 / cin))
+            self.b1 = nn.Parameter(torch.zeros(k, hidden))
+        self.w2 = nn.Parameter(torch.randn(k, out, hidden or cin) * math.sqrt(1.0 / (hidden or cin)))
+        self.b2 = nn.Parameter(torch.zeros(k, out))
+
+    def forward(self, x: torch.Tensor, gain: torch.Tensor | None) -> torch.Tensor:
+        # x: (B, K, C) -> (B, K, out); einsum runs as one batched matmul over the K branches
+        if self.hidden:
+            x = F.relu(torch.einsum("bkc,khc->bkh", x, self.w1) + self.b1)
+        if gain is not None:
+            x = x * gain.view(1, -1, 1)
+        x = torch.einsum("bkc,koc->bko", x, self.w2) + self.b2
+        return F.relu(x) if self.act_out else x
+
+    def subset(self, idx: torch.Tensor) -> "MLPBranches":
+        new = MLPBranches(len(idx), self.cin, self.hidden, self.out, self.act_out)
+        new.load_state_dict({n: p.detach()[idx].clone() for n, p in self.named_parameters()})
+        return new
+
+
+class BranchLevel(nn.Module):
+    """All branches of one hierarchy level: gather each branch's parent output, run the ops."""
+
+    def __init__(self, node_ids: Sequence[str], parent_index: Sequence[int], num_parents: int, ops: Sequence[nn.Module]):
+        super().__init__()
+        self.node_ids = list(node_ids)
+        self.register_buffer("parent_index", torch.as_tensor(list(parent_index), dtype=torch.long), persistent=False)
+        self.num_parents = num_parents
+        # one parent (the trunk, or a single kept branch in an expert): every branch reads the same
+        # input, so the first 1x1 conv is one dense conv and no gather is needed
+        self.shared_input = num_parents == 1
+        self.ops = nn.ModuleList(ops)
+
+    def forward(self, x: torch.Tensor, gain: torch.Tensor | None) -> torch.Tensor:
+        k = len(self.node_ids)
+        if x.dim() == 4 and isinstance(self.ops[0], MLPBranches):  # pool the parents' maps first
+            x = x.view(x.shape[0], self.num_parents, -1, x.shape[-2] * x.shape[-1]).mean(-1)
+        if x.dim() == 4:  # (B, Kp*C, H, W)
+            if not self.shared_input:
+                b, _, hh, ww = x.shape
+                x = x.view(b, self.num_parents, -1, hh, ww)[:, self.parent_index].reshape(b, -1, hh, ww)
+            # channels-last: oneDNN's grouped and depthwise convs are 2-4x faster in it on CPU
+            x = x.contiguous(memory_format=torch.channels_last)
+        else:  # pooled (B, Kp, C)
+            x = x.expand(-1, k, -1) if self.shared_input else x[:, self.parent_index]
+        for i, op in enumerate(self.ops):
+            g = gain if i == len(self.ops) - 1 else None
+            if isinstance(op, MBConvBranches):
+                x = op(x, shared_input=self.shared_input and i == 0, gain=g)
+            else:
+                if x.dim() == 4:
+                    b = x.shape[0]
+                    x = x.view(b, k, -1, x.shape[-2] * x.shape[-1]).mean(-1)
+                x = op(x, gain=g)
+        return x
+
+
+def _build_ops(spec: Sequence[Mapping], branches: int, cin: int, last: bool) -> tuple[list[nn.Module], int]:
+    ops, c = [], cin
+    for j, op in enumerate(spec):
+        kind = op.get("type")
+        out = 1 if (last and j == len(spec) - 1) else int(op["out"])
+        if kind == "mbconv":
+            ops.append(MBConvBranches(branches, c, int(op.get("depth", 1)), op["hidden"], out,
+                                      int(op.get("kernel", 3)), int(op.get("stride", 1)), bool(op.get("act_out", False)),
+                                      bool(op.get("tf_padding", True))))
+        elif kind == "mlp":
+            ops.append(MLPBranches(branches, c, int(op.get("hidden", 0)), out, bool(op.get("act_out", False)) and not last))
+        else:
+            raise CheckpointError(f"unknown branch op type {kind!r} (expected 'mbconv' or 'mlp')")
+        c = out
+    if last and not isinstance(ops[-1], MLPBranches):
+        raise CheckpointError("the last level must end with an 'mlp' op (one logit per category)")
+    return ops, c
+
+
+class NHLHead(nn.Module):
+    """The tree of branches on top of the trunk. Level l has one branch per node at depth l."""
+
+    def __init__(self, levels: Sequence[BranchLevel], categories: Sequence[str]):
+        super().__init__()
+        self.levels = nn.ModuleList(levels)
+        self.categories = list(categories)
+        self._where = {nid: (li, i) for li, lvl in enumerate(levels) for i, nid in enumerate(lvl.node_ids)}
+
+    @classmethod
+    def from_hierarchy(cls, hierarchy: Hierarchy, level_specs: Sequence[Sequence[Mapping]], in_channels: int) -> "NHLHead":
+        if len(level_specs) != hierarchy.depth:
+            raise CheckpointError(f"config has {len(level_specs)} levels, hierarchy '{hierarchy.id}' has depth {hierarchy.depth}")
+        levels, c, prev = [], in_channels, {hierarchy.root.id: 0}
+        for depth, spec in enumerate(level_specs, start=1):
+            nodes = hierarchy.level(depth)
+            ops, c_out = _build_ops(spec, len(nodes), c, last=depth == hierarchy.depth)
+            levels.append(BranchLevel([n.id for n in nodes], [prev[n.parent] for n in nodes], len(prev), ops))
+            prev, c = {n.id: i for i, n in enumerate(nodes)}, c_out
+        return cls(levels, hierarchy.categories)
+
+    @property
+    def node_ids(self) -> list[list[str]]:
+        return [lvl.node_ids for lvl in self.levels]
+
+    def gain_vectors(self, gains: Mapping[str, float] | None) -> list[torch.Tensor | None]:
+        """Per-level gain vectors from ``{node_id: gain}``; None where a level has no gain != 1."""
+        out: list[torch.Tensor | None] = [None] * len(self.levels)
+        for node_id, g in (gains or {}).items():
+            if node_id not in self._where:
+                raise UnknownCategoryError(f"attention names '{node_id}', which is not a branch of this model")
+            if float(g) == 1.0:
+                continue
+            li, i = self._where[node_id]
+            if out[li] is None:
+                out[li] = torch.ones(len(self.levels[li].node_ids))
+            out[li][i] = float(g)
+        return out
+
+    def forward(self, features: torch.Tensor, gains: Mapping[str, float] | None = None) -> torch.Tensor:
+        vectors = self.gain_vectors(gains)
+        x = features
+        for lvl, g in zip(self.levels, vectors):
+            x = lvl(x, None if g is None else g.to(x.dtype))
+        return x.squeeze(-1)  # (B, num_categories)
+
+    def subset(self, categories: Sequence[str]) -> "NHLHead":
+        """A new head holding only the branches on the paths of ``categories`` (weights sliced)."""
+        leaf_level = self.levels[-1]
+        keep = [leaf_level.node_ids.index(w) for w in categories]
+        keeps = [None] * len(self.levels)
+        keeps[-1] = sorted(keep)
+        for li in range(len(self.levels) - 1, 0, -1):
+            keeps[li - 1] = sorted({int(self.levels[li].parent_index[i]) for i in keeps[li]})
+        levels = []
+        for li, lvl in enumerate(self.levels):
+            idx = torch.as_tensor(keeps[li], dtype=torch.long)
+            if li == 0:
+                parents = [0] * len(idx)
+            else:
+                remap = {old: new for new, old in enumerate(keeps[li - 1])}
+                parents = [remap[int(lvl.parent_index[i])] for i in idx]
+            levels.append(BranchLevel([lvl.node_ids[i] for i in idx], parents, 1 if li == 0 else len(keeps[li - 1]),
+                                      [op.subset(idx) for op in lvl.ops]))
+        return NHLHead(levels, [leaf_level.node_ids[i] for i in keeps[-1]])
+
+
+class NHL(nn.Module):
+    """Trunk + branch tree: the full network, or an efficient expert cut from one.
+
+    Attributes:
+        trunk: the frozen backbone up to the split point (shared by reference with experts).
+        head: the branch tree.
+        hierarchy: the category tree the branches follow.
+        config: the JSON config the network was built from.
+        categories: wnids of the output logits, in order (sorted = ImageNet index order).
+    """
+
+    def __init__(self, trunk: nn.Module, head: NHLHead, hierarchy: Hierarchy, config: dict):
+        super().__init__()
+        self.trunk, self.head, self.hierarchy, self.config = trunk, head, hierarchy, config
+
+    @property
+    def categories(self) -> list[str]:
+        return self.head.categories
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.trunk(x)
+
+    def forward(self, x: torch.Tensor, gains: Mapping[str, float] | None = None) -> torch.Tensor:
+        """Logits over :attr:`categories` for a normalised image batch (B, 3, H, W).
+
+        Args:
+            gains: top-down attention, ``{node_id_or_wnid: gain}``; > 1 enhances, < 1 inhibits.
+                Applied for this call only.
+        """
+        return self.head(self.trunk(x), gains)

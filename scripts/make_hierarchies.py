@@ -64,8 +64,8 @@ LEAF_NAME_OVERRIDES = {
 # --- wordnet.json: the mechanical cut ----------------------------------------------------------
 WORDNET_L1_MAX = 80  # split level-1 synsets holding more categories than this ...
 WORDNET_L1_MIN = 8  # ... and pool their hyponyms holding fewer than this into "other <synset>"
-WORDNET_L2_MAX = 14  # the same within each level-1 group, for level 2
-WORDNET_L2_MIN = 3
+WORDNET_L2_MAX = 16  # the same within each level-1 group, for level 2
+WORDNET_L2_MIN = 2
 
 # --- superclass.json ----------------------------------------------------------------------------
 SUPERCLASS_SOURCE = (
@@ -1009,9 +1009,243 @@ def build_curated(wn: WordNet) -> dict:
 
 
 # ================================================================================================
+# wordnet.json
+# ================================================================================================
+@dataclass
+class _Group:
+    """A group of a WordNet cut: one synset, or a pool of small sibling synsets ("other X")."""
+
+    members: list[str]  # synsets (or categories) whose categories the group holds
+    wnid: str | None  # the synset, None for a pool
+    name: str
+    pooled_under: str | None = None  # for a pool: the synset whose small hyponyms it holds
+
+
+class WordNetCut:
+    """Cut the WordNet graph into a 3-level tree over the 1k categories.
+
+    The graph is first made a tree: each synset keeps one parent, the deepest one (longest path to
+    the root; then the one above more categories; then the smaller wnid), so that e.g. "domestic
+    cat" hangs under "cat" (taxonomy) rather than under "domestic animal".
+
+    A level is cut by splitting, largest first, every group that holds more than ``max_size``
+    categories into the hyponyms of its synset; chains of single hyponyms are skipped (a group is
+    named after the lowest synset that still holds all its categories), and hyponyms holding fewer
+    than ``min_size`` categories are pooled into one "other <synset>" group.
+    """
+
+    def __init__(self, wn: WordNet):
+        self.wn = wn
+        self._depth: dict[str, int] = {}
+        self.size: dict[str, int] = collections.Counter()
+        for w in wn.classes:
+            for anc in wn.ancestors(w):
+                self.size[anc] += 1
+        self.parent: dict[str, str] = {}
+        for w in sorted(self.size):
+            ps = [p for p in wn.parents.get(w, ()) if p in self.size]
+            if ps:
+                self.parent[w] = max(ps, key=lambda p: (self.depth(p), self.size[p], [-ord(c) for c in p]))
+        self.below: dict[str, list[str]] = {}  # categories in the tree below each synset
+        for w in wn.classes:
+            x = w
+            while True:
+                self.below.setdefault(x, []).append(w)
+                if x not in self.parent:
+                    break
+                x = self.parent[x]
+        kids: dict[str, list[str]] = collections.defaultdict(list)
+        for w in sorted(self.below):
+            if w in self.parent:
+                kids[self.parent[w]].append(w)
+        self.kids = dict(kids)
+
+    def depth(self, wnid: str) -> int:
+        """Length of the longest is_a path from the root."""
+        if wnid not in self._depth:
+            ps = self.wn.parents.get(wnid, ())
+            self._depth[wnid] = 1 + max((self.depth(p) for p in ps), default=-1)
+        return self._depth[wnid]
+
+    def lowest(self, wnid: str) -> str:
+        """Follow a chain of single hyponyms down to the lowest synset with the same categories."""
+        while len(self.kids.get(wnid, ())) == 1:
+            wnid = self.kids[wnid][0]
+        return wnid
+
+    def n(self, group: _Group) -> int:
+        return sum(len(self.below[m]) for m in group.members)
+
+    def cut(self, start: list[_Group], max_size: int, min_size: int) -> list[_Group]:
+        """Split the groups ``start`` until none is larger than ``max_size`` (see class doc)."""
+        groups = list(start)
+        while True:
+            splittable = [g for g in groups if g.wnid is not None and self.n(g) > max_size
+                          and self.kids.get(g.wnid)]
+            if not splittable:
+                return groups
+            big = max(splittable, key=lambda g: (self.n(g), g.wnid))
+            i = groups.index(big)
+            parts, small = [], []
+            for k in self.kids[big.wnid]:
+                k = self.lowest(k)
+                (small if len(self.below[k]) < min_size else parts).append(k)
+            new = [_Group([k], k, self.wn.name(k)) for k in parts]
+            if small:
+                new.append(_Group(small, None, f"other {big.name}", pooled_under=big.wnid))
+            groups[i:i + 1] = new
+
+    def subgroups(self, group: _Group, max_size: int, min_size: int) -> list[_Group]:
+        """Level-2 groups of a level-1 group: at least one split, so no level repeats its parent."""
+        if group.wnid is not None and self.kids.get(group.wnid):
+            split = self._split_once(group, min_size)
+        else:
+            split = []
+            small = []
+            for m in group.members:
+                (small if len(self.below[m]) < min_size else split).append(m)
+            split = [_Group([m], m, self.wn.name(m)) for m in split]
+            if small:
+                split.append(_Group(small, None, f"{group.name} (misc)", pooled_under=group.pooled_under))
+        return self.cut(split, max_size, min_size)
+
+    def _split_once(self, group: _Group, min_size: int) -> list[_Group]:
+        parts, small = [], []
+        for k in self.kids[group.wnid]:
+            k = self.lowest(k)
+            (small if len(self.below[k]) < min_size else parts).append(k)
+        out = [_Group([k], k, self.wn.name(k)) for k in parts]
+        if small:
+            out.append(_Group(small, None, f"other {group.name}", pooled_under=group.wnid))
+        return out
+
+
+def build_wordnet(wn: WordNet) -> dict:
+    cutter = WordNetCut(wn)
+    root = _Group([cutter.lowest(ROOT_WNID)], cutter.lowest(ROOT_WNID), wn.name(ROOT_WNID))
+    level1 = cutter.cut([root], WORDNET_L1_MAX, WORDNET_L1_MIN)
+    tree = [(g, cutter.subgroups(g, WORDNET_L2_MAX, WORDNET_L2_MIN)) for g in level1]
+
+    leaf_names = {leaf_name(wn, w).casefold() for w in wn.classes}
+    used_names: set[str] = set(leaf_names)
+    used_ids: set[str] = set()
+
+    def make(group: _Group, children: list[dict]) -> dict:
+        name = group.name
+        if name.casefold() in used_names:  # e.g. a synset named like a category, or twice
+            anchor = group.wnid or group.pooled_under
+            parent = cutter.parent.get(anchor) if anchor else None
+            name = f"{name} ({wn.name(parent)})" if parent else name
+        k = 2
+        base = name
+        while name.casefold() in used_names:
+            name, k = f"{base} {k}", k + 1
+        used_names.add(name.casefold())
+        node_id = slugify(name)
+        k = 2
+        while node_id in used_ids:
+            node_id, k = f"{slugify(name)}_{k}", k + 1
+        used_ids.add(node_id)
+        if group.wnid is not None:
+            synonyms = [x for x in wn.lemmas[group.wnid] if x.casefold() != name.casefold()]
+            definition = wn.definitions.get(group.wnid)
+        else:
+            members = ", ".join(wn.name(m) if m not in wn.class_lemmas else leaf_name(wn, m)
+                                for m in group.members)
+            synonyms = []
+            definition = f"other {wn.name(group.pooled_under)}: {members}" if group.pooled_under \
+                else f"other: {members}"
+        children = sorted(children, key=first_category)
+        return inner_node(node_id, name, group.wnid, synonyms, definition, children)
+
+    level1_nodes = []
+    for g1, subs in sorted(tree, key=lambda t: min(c for m in t[0].members for c in cutter.below[m])):
+        level2_nodes = []
+        for g2 in sorted(subs, key=lambda g: min(c for m in g.members for c in cutter.below[m])):
+            cats = sorted(c for m in g2.members for c in cutter.below[m])
+            level2_nodes.append(make(g2, [leaf_node(wn, c) for c in cats]))
+        level1_nodes.append(make(g1, level2_nodes))
+    return hierarchy_document(
+        "wordnet", "WordNet",
+        "A mechanical 3-level cut of the WordNet noun hierarchy (synset -> synset -> ImageNet-1k "
+        f"category): synsets with more than {WORDNET_L1_MAX} (level 1) / {WORDNET_L2_MAX} (level 2) "
+        f"categories are split into their hyponyms, hyponyms with fewer than {WORDNET_L1_MIN} / "
+        f"{WORDNET_L2_MIN} categories are pooled into 'other ...' groups; see scripts/make_hierarchies.py.",
+        "ImageNet's WordNet is_a.txt and words.txt (WordNet 3.0, Princeton University licence); "
+        "definitions from timm's imagenet_synset_to_definition.txt",
+        level1_nodes)
+
+
+# ================================================================================================
+# superclass.json
+# ================================================================================================
+def read_superclasses(data_dir: Path) -> list[tuple[int, str]]:
+    """(superclass id, superclass name) of each category, in sorted-wnid order.
+
+    The files end without a final newline, so ``wc -l`` counts 999 lines; they hold 1000 entries.
+
+    Raises:
+        RuntimeError: the two files do not hold exactly one entry per category, or one id has two
+            names.
+    """
+    ids = [x.strip() for x in _read_lines(data_dir / "superclass.txt")]
+    names = [x.strip() for x in _read_lines(data_dir / "superclass_names.txt")]
+    while ids and not ids[-1]:
+        ids.pop()
+    while names and not names[-1]:
+        names.pop()
+    if len(ids) != NUM_CLASSES or len(names) != NUM_CLASSES or not all(ids) or not all(names):
+        raise RuntimeError(f"superclass files hold {len(ids)} ids and {len(names)} names, expected "
+                           f"{NUM_CLASSES} of each (one per ImageNet-1k category)")
+    name_of: dict[int, str] = {}
+    for i, n in zip(ids, names):
+        if name_of.setdefault(int(i), n) != n:
+            raise RuntimeError(f"superclass {i} has two names: {name_of[int(i)]!r} and {n!r}")
+    return [(int(i), n) for i, n in zip(ids, names)]
+
+
+def build_superclass(wn: WordNet, data_dir: Path) -> dict:
+    entries = read_superclasses(data_dir)
+    members: dict[int, list[str]] = collections.defaultdict(list)
+    label: dict[int, str] = {}
+    for w, (sid, name) in zip(wn.classes, entries):
+        members[sid].append(w)
+        label[sid] = name
+    # The synset of a superclass: the ancestor of its categories whose words.txt entry is its name.
+    synset: dict[int, str | None] = {}
+    for sid, cats in members.items():
+        common = set.intersection(*({a for a in wn.ancestors(c) if ", ".join(wn.lemmas[a]) == label[sid]}
+                                    for c in cats))
+        synset[sid] = min(common, key=lambda a: max(wn.ancestors(c)[a] for c in cats)) if common else None
+    # Names: first lemma; "cap" (3 synsets), "brass" (also a category) etc. get their WordNet parent.
+    first = {sid: label[sid].split(", ")[0] for sid in members}
+    counts = collections.Counter(n.casefold() for n in first.values())
+    leaf_names = {leaf_name(wn, w).casefold() for w in wn.classes}
+    level1, used = [], set(leaf_names)
+    for sid in sorted(members, key=lambda k: (min(members[k]), k)):
+        name, wnid = first[sid], synset[sid]
+        if counts[name.casefold()] > 1 or name.casefold() in leaf_names:
+            parent = wn.parents.get(wnid, [None])[0] if wnid else None
+            name = f"{name} ({wn.name(parent)})" if parent else f"{name} ({sid})"
+        if name.casefold() in used:  # two synsets "table" under "furniture"
+            name = f"{name[:-1]}, {wnid})" if name.endswith(")") else f"{name} ({wnid or sid})"
+        used.add(name.casefold())
+        synonyms = [x for x in label[sid].split(", ")[1:] if x.casefold() != name.casefold()]
+        leaves = [leaf_node(wn, w) for w in sorted(members[sid])]
+        level1.append(inner_node(f"sc{sid:03d}_{slugify(name)}", name, wnid, synonyms,
+                                 wn.definitions.get(wnid) if wnid else None, leaves))
+    return hierarchy_document(
+        "superclass", "ImageNet superclasses",
+        f"The {len(level1)} ImageNet superclasses of S. Kumano (each the WordNet parent synset shared "
+        "by a set of ImageNet-1k categories), used for the first nested variant of the NHL paper: "
+        "superclass -> category.",
+        SUPERCLASS_SOURCE, level1)
+
+
+# ================================================================================================
 # main
 # ================================================================================================
-BUILDERS = {"curated": build_curated}
+BUILDERS = {"curated": build_curated, "superclass": build_superclass, "wordnet": build_wordnet}
 
 
 def write_json(doc: dict, path: Path) -> None:

@@ -11,8 +11,8 @@ Three trees over the 1000 ImageNet-1k categories are written, in the JSON format
     The 2-level grouping of ``superclass.txt`` / ``superclass_names.txt`` (S. Kumano, MIT licence):
     level 1 = the 558 superclasses, level 2 = the categories.
 ``curated.json``
-    The default tree of the demo: about 30 level-1 groups and 180 level-2 groups that a person
-    would name ("dog" -> "terriers" -> "Border terrier"). Each category is placed by the rules of
+    The default tree of the demo: 29 level-1 groups and 145 level-2 groups that a person would
+    name ("dog" -> "terriers" -> "Border terrier"). Each category is placed by the rules of
     :data:`CURATED`: a level-2 group lists WordNet ancestor synsets and/or category names; a
     category goes to the group whose rule is its *nearest* ancestor (an explicitly named category
     is at distance 0, so the names double as the override table). Ties and left-overs are errors.
@@ -78,7 +78,9 @@ SUPERCLASS_SOURCE = (
 # group: (id, name, wnid, synonyms, definition, rules). A rule is a wnid (an ancestor synset, or a
 # category) or a category name (first lemma as in timm, or a LEAF_NAME_OVERRIDES name).
 G = collections.namedtuple("G", "id name wnid synonyms definition children")
+G.__doc__ = "A curated level-1 group; ``children`` are its level-2 groups (:class:`S`)."
 S = collections.namedtuple("S", "id name wnid synonyms definition rules")
+S.__doc__ = "A curated level-2 group; ``rules`` are wnids or category names (see :func:`assign_curated`)."
 
 CURATED = [
     G("dog", "dog", "n02084071", ["dogs", "puppy", "puppies", "doggy", "doggie", "pup", "pooch", "hound",
@@ -245,7 +247,7 @@ CURATED = [
             ["bee", "bees", "wasp", "ant", "ants", "fly", "flies", "honeybee", "bumblebee", "honeycomb"],
             "bees (and their honeycomb), ants and flies",
             ["n02206270", "fly", "honeycomb"]),
-          S("grasshoppers_and_kin", "grasshoppers, crickets & mantises", None,
+          S("grasshoppers_and_kin", "grasshoppers, crickets & mantises", "n02226183",
             ["grasshopper", "cricket", "locust", "mantis", "praying mantis", "cockroach", "stick insect"],
             "grasshoppers, crickets, mantises, cockroaches and stick insects",
             ["n02226183", "n02232951", "walking stick"]),
@@ -257,7 +259,7 @@ CURATED = [
             ["spider", "spiders", "arachnid", "scorpion", "tick", "tarantula"],
             "eight-legged arthropods",
             ["n01769347", "spider web"]),
-          S("worms_and_centipedes", "worms & centipedes", None,
+          S("worms_and_centipedes", "worms & centipedes", "n01922303",
             ["worm", "worms", "centipede", "millipede", "trilobite"],
             "worms, centipedes and the fossil trilobite",
             ["n01922303", "centipede", "trilobite"]),
@@ -316,7 +318,7 @@ CURATED = [
             "long-eared hopping mammals",
             ["n02323902"]),
           S("rodents", "rodents", "n02329401",
-            ["rodent", "mouse", "rat", "squirrel", "hamster", "guinea pig", "beaver", "porcupine"],
+            ["rodent", "rat", "squirrel", "hamster", "guinea pig", "beaver", "porcupine", "marmot"],
             "gnawing mammals: squirrels, hamsters, beavers",
             ["n02329401"]),
           S("marsupials", "marsupials & monotremes", "n01874434",
@@ -384,7 +386,7 @@ CURATED = [
                                                 "wildflower"],
             "flowering plants",
             ["n11669921", "rapeseed"]),
-          S("crops_and_seeds", "crops, nuts & seeds", None,
+          S("crops_and_seeds", "crops, nuts & seeds", "n07802417",
             ["crop", "grain", "corn", "maize", "hay", "nut", "seed", "acorn"],
             "grain, hay and the seeds and nuts of plants",
             ["hay", "corn", "ear", "acorn", "hip", "buckeye"]),
@@ -409,12 +411,12 @@ CURATED = [
             ["truck", "trucks", "lorry", "van", "pickup", "camper", "motorhome"],
             "trucks, vans and motorhomes",
             ["n04490091", "recreational vehicle"]),
-          S("buses", "buses", "n02924116", ["bus", "buses", "coach", "school bus", "trolleybus"],
+          S("buses", "buses", "n02924116", ["bus", "buses", "school bus", "trolleybus", "minibus"],
             "buses and minibuses",
             ["n02924116"]),
       ]),
     G("other_vehicles", "trains, bikes & other vehicles", "n04576211",
-      ["train", "bike", "bicycle", "cart", "tractor", "sled", "transport", "vehicle"],
+      ["train", "bike", "bicycle", "cart", "tractor", "sled", "transport"],
       "trains, bicycles, carts, sleds, farm, work and military vehicles", [
           S("trains", "trains & trams", "n04468005",
             ["train", "trains", "railway", "railroad", "locomotive", "tram", "streetcar", "rail car"],
@@ -434,13 +436,13 @@ CURATED = [
             ["n04235291", "snowmobile"]),
           S("work_and_military_vehicles", "farm, work & military vehicles", "n03764276",
             ["tractor", "forklift", "harvester", "combine", "snowplow", "tank", "military vehicle",
-             "army", "crane", "construction"],
+             "army", "crane", "construction machine"],
             "tractors, harvesters, forklifts, cranes, snowplows, tanks: machines built for a job",
             ["forklift", "tractor", "harvester", "thresher", "snowplow", "tank", "half track",
              "amphibian", "crane (machine)"]),
       ]),
     G("boats_aircraft", "boats & aircraft", "n03125870",
-      ["boat", "boats", "ship", "ships", "aircraft", "plane", "airplane", "watercraft", "craft"],
+      ["boat", "boats", "ship", "ships", "aircraft", "airplane", "watercraft", "craft"],
       "boats, ships, aircraft and spacecraft", [
           S("boats", "boats & sailboats", "n02858304",
             ["boat", "boats", "sailboat", "sailing boat", "canoe", "rowboat", "speedboat", "gondola"],
@@ -464,7 +466,7 @@ CURATED = [
             "instruments played by plucking or bowing strings",
             ["n04338517", "pick"]),
           S("keyboard_instruments", "pianos & keyboards", "n03614532",
-            ["piano", "keyboard", "organ", "accordion"],
+            ["piano", "keyboard instrument", "organ", "accordion"],
             "pianos, organs and accordions",
             ["n03614532", "grand piano", "upright", "organ"]),
           S("brass_instruments", "brass instruments", "n02891788",
@@ -501,11 +503,11 @@ CURATED = [
             "swimsuits, underwear, nappies and pajamas",
             ["n04371563", "brassiere", "diaper", "pajama"]),
           S("ties_scarves_gloves", "ties, scarves & gloves", "n03816005",
-            ["tie", "necktie", "bow tie", "scarf", "stole", "boa", "glove", "mitten"],
+            ["tie", "necktie", "bow tie", "scarf", "stole", "feather boa", "glove", "mitten"],
             "neckties, scarves and gloves",
             ["n03816005", "feather boa", "stole", "mitten"]),
       ]),
-    G("accessories", "hats, shoes & accessories", None,
+    G("accessories", "hats, shoes & accessories", "n02671780",
       ["accessories", "accessory", "hat", "shoes", "bag", "fashion"],
       "what is worn or carried with clothes: hats, shoes, jewellery, glasses, bags", [
           S("hats", "hats & caps", "n03497657",
@@ -547,7 +549,7 @@ CURATED = [
             ["crash helmet", "football helmet", "pickelhaube", "mask", "gasmask", "ski mask", "oxygen mask", "snorkel"]),
       ]),
     G("furniture", "furniture", "n03405725",
-      ["furniture", "furnishings", "chair", "table", "bed", "home", "interior"],
+      ["furniture", "furnishings", "chair", "table", "bed", "interior"],
       "chairs, beds, tables, cabinets and lamps", [
           S("seats", "chairs, benches & sofas", "n04161981",
             ["chair", "chairs", "seat", "bench", "sofa", "couch", "throne", "stool"],
@@ -569,10 +571,10 @@ CURATED = [
             ["n04263760", "lampshade", "table lamp", "lighter", "matchstick"]),
       ]),
     G("household", "household items", None,
-      ["household", "home", "house", "household items", "bathroom", "appliance"],
+      ["household", "household items", "housewares", "bathroom", "appliance"],
       "curtains, towels, toiletries, home appliances and first-aid items", [
           S("curtains_and_rugs", "curtains, screens & rugs", "n03151077",
-            ["curtain", "curtains", "blind", "screen", "rug", "mat", "carpet", "doormat"],
+            ["curtain", "curtains", "blind", "blinds", "rug", "mat", "carpet", "doormat"],
             "curtains, blinds, screens, nets and rugs",
             ["n03151077", "window shade", "window screen", "shoji", "mosquito net", "fire screen",
              "doormat", "prayer rug"]),
@@ -598,7 +600,7 @@ CURATED = [
             "first-aid, medical and laboratory items",
             ["n03739693", "Band Aid", "crutch", "neck brace", "stretcher", "Petri dish", "beaker"]),
       ]),
-    G("kitchen", "kitchen items", "n03621049",
+    G("kitchen", "kitchen items", "n03621377",
       ["kitchen", "kitchenware", "cookware", "tableware", "dishes", "cup", "cups", "cooking"],
       "cups, bottles, pots, pans, bowls, utensils and kitchen appliances", [
           S("cups_and_mugs", "cups, mugs & glasses", "n03797390",
@@ -618,7 +620,7 @@ CURATED = [
             ["bowl", "bowls", "tray", "plate rack", "shaker", "salt shaker", "mortar"],
             "bowls, trays, racks and shakers",
             ["n02880940", "tray", "plate rack", "n04183329", "mortar"]),
-          S("kitchen_utensils", "kitchen utensils", None,
+          S("kitchen_utensils", "kitchen utensils", "n03621049",
             ["utensil", "utensils", "ladle", "spatula", "spoon", "strainer", "can opener", "corkscrew",
              "knife"],
             "hand utensils for preparing and serving food",
@@ -633,11 +635,11 @@ CURATED = [
       ["container", "containers", "box", "boxes", "barrel", "basket", "bin", "storage"],
       "boxes, barrels, buckets, bins, baskets and vases", [
           S("boxes", "boxes & crates", "n02883344",
-            ["box", "boxes", "crate", "carton", "chest", "package", "packet", "safe", "mailbox"],
+            ["box", "boxes", "crate", "carton", "chest", "package", "parcel", "safe"],
             "boxes, crates, chests and packets",
             ["n02883344", "packet"]),
           S("barrels_and_bins", "barrels, buckets & bins", "n02795169",
-            ["barrel", "cask", "bucket", "pail", "tub", "bin", "trash can", "can"],
+            ["barrel", "cask", "bucket", "pail", "bin", "trash can", "can"],
             "barrels, buckets, tubs, cans and bins",
             ["barrel", "bucket", "milk can", "rain barrel", "tub", "ashcan"]),
           S("baskets_and_vases", "baskets, vases & flowerpots", "n02801938",
@@ -662,7 +664,7 @@ CURATED = [
             ["lock", "padlock", "chain", "nail", "screw", "pin", "buckle", "hook", "knot", "rope"],
             "locks, chains, nails, screws, pins, knots and other fasteners",
             ["n03323703", "chain", "hook", "coil", "muzzle"]),
-          S("car_parts", "car parts", None,
+          S("car_parts", "car parts", "n02762044",
             ["car part", "wheel", "tyre", "tire", "brake", "mirror", "seat belt", "grille", "odometer"],
             "parts of cars: wheels, brakes, mirrors, filters, grilles, seat belts",
             ["car wheel", "disk brake", "oil filter", "seat belt", "car mirror", "grille", "odometer"]),
@@ -671,12 +673,11 @@ CURATED = [
       ["electronics", "electronic device", "gadget", "device", "computer", "technology", "phone"],
       "computers, keyboards, phones, audio, TV and cameras", [
           S("computers", "computers & printers", "n03082979",
-            ["computer", "computers", "pc", "laptop", "notebook", "monitor", "screen", "printer",
-             "modem"],
+            ["computer", "computers", "pc", "laptop", "display", "printer", "computer screen"],
             "computers, screens, printers and storage",
             ["n03082979", "monitor", "screen", "printer", "photocopier", "modem", "hard disc"]),
           S("keyboards_and_controllers", "keyboards & controllers", None,
-            ["keyboard", "mouse", "joystick", "remote control", "remote", "switch", "controller"],
+            ["keyboard", "computer mouse", "joystick", "remote control", "remote", "switch", "controller"],
             "keyboards, mice, joysticks, remote controls and switches",
             ["computer keyboard", "mouse", "space bar", "typewriter keyboard", "joystick",
              "remote control", "switch"]),
@@ -684,7 +685,7 @@ CURATED = [
             ["phone", "telephone", "mobile phone", "cell phone", "smartphone", "payphone"],
             "telephones",
             ["n04401088"]),
-          S("audio_and_tv", "audio & TV", None,
+          S("audio_and_tv", "audio & TV", "n02757462",
             ["audio", "music player", "radio", "tv", "television", "speaker", "loudspeaker",
              "microphone", "stereo"],
             "devices that record or play sound and pictures",
@@ -725,7 +726,8 @@ CURATED = [
             "bridges, viaducts, dams and waterfront structures",
             ["n02898711", "dam", "breakwater", "dock", "pier", "drilling platform"]),
           S("towers_and_poles", "towers, poles & dishes", "n04460130",
-            ["tower", "lighthouse", "pole", "flagpole", "totem pole", "antenna", "dish", "telescope"],
+            ["tower", "lighthouse", "pole", "flagpole", "totem pole", "antenna", "satellite dish",
+             "telescope"],
             "tall structures, poles and dish antennas",
             ["beacon", "water tower", "radio telescope", "solar dish", "flagpole", "maypole",
              "totem pole", "pole"]),
@@ -759,7 +761,7 @@ CURATED = [
             ["gym", "gymnastics", "weights", "barbell", "dumbbell", "fitness", "punching bag"],
             "weights, gymnastic apparatus and punching bags",
             ["n03472232", "barbell", "dumbbell", "punching bag"]),
-          S("sports_gear", "rackets, skis & sports gear", None,
+          S("sports_gear", "rackets, skis & sports gear", "n04285622",
             ["racket", "ski", "skis", "puck", "hockey", "billiards", "paddle", "fishing reel",
              "whistle"],
             "rackets, skis, pucks, pool tables, paddles, reels and whistles",
@@ -921,14 +923,8 @@ def inner_node(node_id: str, name: str, wnid: str | None, synonyms: list[str],
     return node
 
 
-def first_category(node: dict) -> str:
-    """Smallest wnid below a JSON node (used to order children like ImageNet's class index)."""
-    if not node.get("children"):
-        return node["id"]
-    return min(first_category(c) for c in node["children"])
-
-
 def hierarchy_document(hid: str, name: str, description: str, source: str, children: list[dict]) -> dict:
+    """A whole hierarchy file: metadata and the root over the level-1 nodes ``children``."""
     root = inner_node("root", "all categories", None, [], None, children)
     return {"id": hid, "name": name, "description": description, "source": source, "root": root}
 
@@ -937,6 +933,7 @@ def hierarchy_document(hid: str, name: str, description: str, source: str, child
 # curated.json
 # ================================================================================================
 def _resolve_rule(wn: WordNet, rule: str, by_name: dict[str, list[str]]) -> str:
+    """The wnid a curated rule stands for (a wnid itself, or a category's unique name)."""
     if re.fullmatch(r"n\d{8}", rule):
         if rule not in wn.lemmas:
             raise ValueError(f"curated rule {rule!r} is not a WordNet synset")
@@ -985,7 +982,8 @@ def assign_curated(wn: WordNet, spec: list[G] = CURATED) -> dict[str, str]:
     return assignment
 
 
-def build_curated(wn: WordNet) -> dict:
+def build_curated(wn: WordNet, data_dir: Path | None = None) -> dict:
+    """The curated tree of :data:`CURATED`."""
     assignment = assign_curated(wn)
     members: dict[str, list[str]] = collections.defaultdict(list)
     for w, gid in assignment.items():
@@ -1015,8 +1013,8 @@ def build_curated(wn: WordNet) -> dict:
 class _Group:
     """A group of a WordNet cut: one synset, or a pool of small sibling synsets ("other X")."""
 
-    members: list[str]  # synsets (or categories) whose categories the group holds
-    wnid: str | None  # the synset, None for a pool
+    members: list[str]  # synsets (categories included) whose categories the group holds
+    wnid: str | None  # the synset; None for a pool
     name: str
     pooled_under: str | None = None  # for a pool: the synset whose small hyponyms it holds
 
@@ -1029,42 +1027,38 @@ class WordNetCut:
     cat" hangs under "cat" (taxonomy) rather than under "domestic animal".
 
     A level is cut by splitting, largest first, every group that holds more than ``max_size``
-    categories into the hyponyms of its synset; chains of single hyponyms are skipped (a group is
+    categories into the hyponyms of its synset. Chains of single hyponyms are skipped (a group is
     named after the lowest synset that still holds all its categories), and hyponyms holding fewer
     than ``min_size`` categories are pooled into one "other <synset>" group.
+
+    Args:
+        wn: the WordNet graph and the categories.
     """
 
     def __init__(self, wn: WordNet):
         self.wn = wn
         self._depth: dict[str, int] = {}
-        self.size: dict[str, int] = collections.Counter()
-        for w in wn.classes:
-            for anc in wn.ancestors(w):
-                self.size[anc] += 1
+        size: dict[str, int] = collections.Counter(a for w in wn.classes for a in wn.ancestors(w))
         self.parent: dict[str, str] = {}
-        for w in sorted(self.size):
-            ps = [p for p in wn.parents.get(w, ()) if p in self.size]
-            if ps:
-                self.parent[w] = max(ps, key=lambda p: (self.depth(p), self.size[p], [-ord(c) for c in p]))
-        self.below: dict[str, list[str]] = {}  # categories in the tree below each synset
+        for w in sorted(size):
+            candidates = [p for p in wn.parents.get(w, ()) if p in size]
+            if candidates:
+                self.parent[w] = sorted(candidates, key=lambda p: (-self.depth(p), -size[p], p))[0]
+        self.below: dict[str, list[str]] = collections.defaultdict(list)  # categories under a synset
         for w in wn.classes:
-            x = w
-            while True:
-                self.below.setdefault(x, []).append(w)
-                if x not in self.parent:
-                    break
-                x = self.parent[x]
-        kids: dict[str, list[str]] = collections.defaultdict(list)
+            x: str | None = w
+            while x is not None:
+                self.below[x].append(w)
+                x = self.parent.get(x)
+        self.kids: dict[str, list[str]] = collections.defaultdict(list)
         for w in sorted(self.below):
             if w in self.parent:
-                kids[self.parent[w]].append(w)
-        self.kids = dict(kids)
+                self.kids[self.parent[w]].append(w)
 
     def depth(self, wnid: str) -> int:
-        """Length of the longest is_a path from the root."""
+        """Length of the longest is_a path from the root to ``wnid``."""
         if wnid not in self._depth:
-            ps = self.wn.parents.get(wnid, ())
-            self._depth[wnid] = 1 + max((self.depth(p) for p in ps), default=-1)
+            self._depth[wnid] = 1 + max((self.depth(p) for p in self.wn.parents.get(wnid, ())), default=-1)
         return self._depth[wnid]
 
     def lowest(self, wnid: str) -> str:
@@ -1073,97 +1067,85 @@ class WordNetCut:
             wnid = self.kids[wnid][0]
         return wnid
 
-    def n(self, group: _Group) -> int:
-        return sum(len(self.below[m]) for m in group.members)
+    def categories(self, group: _Group) -> list[str]:
+        """Sorted categories of a group."""
+        return sorted(c for m in group.members for c in self.below[m])
 
-    def cut(self, start: list[_Group], max_size: int, min_size: int) -> list[_Group]:
-        """Split the groups ``start`` until none is larger than ``max_size`` (see class doc)."""
-        groups = list(start)
+    def _groups(self, synsets: list[str], min_size: int, pool_name: str, pooled_under: str | None) -> list[_Group]:
+        """One group per synset, those with fewer than ``min_size`` categories pooled."""
+        big = [w for w in synsets if len(self.below[w]) >= min_size]
+        small = [w for w in synsets if len(self.below[w]) < min_size]
+        groups = [_Group([w], w, self.wn.name(w)) for w in big]
+        if small:
+            groups.append(_Group(small, None, pool_name, pooled_under))
+        return groups
+
+    def _split(self, group: _Group, min_size: int) -> list[_Group]:
+        """The hyponym groups of a synset group."""
+        kids = [self.lowest(k) for k in self.kids[group.wnid]]
+        return self._groups(kids, min_size, f"other {group.name}", group.wnid)
+
+    def cut(self, groups: list[_Group], max_size: int, min_size: int) -> list[_Group]:
+        """Split synset groups, largest first, until none holds more than ``max_size`` categories."""
+        groups = list(groups)
         while True:
-            splittable = [g for g in groups if g.wnid is not None and self.n(g) > max_size
-                          and self.kids.get(g.wnid)]
+            splittable = [g for g in groups if g.wnid is not None and self.kids.get(g.wnid)
+                          and len(self.categories(g)) > max_size]
             if not splittable:
                 return groups
-            big = max(splittable, key=lambda g: (self.n(g), g.wnid))
+            big = max(splittable, key=lambda g: (len(self.categories(g)), g.wnid))
             i = groups.index(big)
-            parts, small = [], []
-            for k in self.kids[big.wnid]:
-                k = self.lowest(k)
-                (small if len(self.below[k]) < min_size else parts).append(k)
-            new = [_Group([k], k, self.wn.name(k)) for k in parts]
-            if small:
-                new.append(_Group(small, None, f"other {big.name}", pooled_under=big.wnid))
-            groups[i:i + 1] = new
+            groups[i:i + 1] = self._split(big, min_size)
 
-    def subgroups(self, group: _Group, max_size: int, min_size: int) -> list[_Group]:
-        """Level-2 groups of a level-1 group: at least one split, so no level repeats its parent."""
+    def level1(self, max_size: int, min_size: int) -> list[_Group]:
+        """Level-1 groups: the cut of the root."""
+        root = self.lowest(ROOT_WNID)
+        return self.cut([_Group([root], root, self.wn.name(root))], max_size, min_size)
+
+    def level2(self, group: _Group, max_size: int, min_size: int) -> list[_Group]:
+        """Level-2 groups of a level-1 group: always split once, so no level repeats its parent."""
         if group.wnid is not None and self.kids.get(group.wnid):
-            split = self._split_once(group, min_size)
-        else:
-            split = []
-            small = []
-            for m in group.members:
-                (small if len(self.below[m]) < min_size else split).append(m)
-            split = [_Group([m], m, self.wn.name(m)) for m in split]
-            if small:
-                split.append(_Group(small, None, f"{group.name} (misc)", pooled_under=group.pooled_under))
-        return self.cut(split, max_size, min_size)
-
-    def _split_once(self, group: _Group, min_size: int) -> list[_Group]:
-        parts, small = [], []
-        for k in self.kids[group.wnid]:
-            k = self.lowest(k)
-            (small if len(self.below[k]) < min_size else parts).append(k)
-        out = [_Group([k], k, self.wn.name(k)) for k in parts]
-        if small:
-            out.append(_Group(small, None, f"other {group.name}", pooled_under=group.wnid))
-        return out
+            start = self._split(group, min_size)
+        else:  # a pool: its members, the small ones pooled again
+            start = self._groups(group.members, min_size, f"{group.name} (misc)", group.pooled_under)
+        return self.cut(start, max_size, min_size)
 
 
-def build_wordnet(wn: WordNet) -> dict:
+def build_wordnet(wn: WordNet, data_dir: Path | None = None) -> dict:
+    """The mechanical WordNet tree (see :class:`WordNetCut`)."""
     cutter = WordNetCut(wn)
-    root = _Group([cutter.lowest(ROOT_WNID)], cutter.lowest(ROOT_WNID), wn.name(ROOT_WNID))
-    level1 = cutter.cut([root], WORDNET_L1_MAX, WORDNET_L1_MIN)
-    tree = [(g, cutter.subgroups(g, WORDNET_L2_MAX, WORDNET_L2_MIN)) for g in level1]
+    tree = [(g, cutter.level2(g, WORDNET_L2_MAX, WORDNET_L2_MIN))
+            for g in cutter.level1(WORDNET_L1_MAX, WORDNET_L1_MIN)]
 
-    leaf_names = {leaf_name(wn, w).casefold() for w in wn.classes}
-    used_names: set[str] = set(leaf_names)
-    used_ids: set[str] = set()
+    used_names = {leaf_name(wn, w).casefold() for w in wn.classes}  # ids: slugs of these unique names
 
-    def make(group: _Group, children: list[dict]) -> dict:
+    def unique_name(group: _Group) -> str:
         name = group.name
-        if name.casefold() in used_names:  # e.g. a synset named like a category, or twice
-            anchor = group.wnid or group.pooled_under
-            parent = cutter.parent.get(anchor) if anchor else None
-            name = f"{name} ({wn.name(parent)})" if parent else name
-        k = 2
-        base = name
+        anchor = group.wnid or group.pooled_under
+        if name.casefold() in used_names and anchor in cutter.parent:  # e.g. "amphibian (vertebrate)"
+            name = f"{name} ({wn.name(cutter.parent[anchor])})"
+        base, k = name, 2
         while name.casefold() in used_names:
             name, k = f"{base} {k}", k + 1
         used_names.add(name.casefold())
-        node_id = slugify(name)
-        k = 2
-        while node_id in used_ids:
-            node_id, k = f"{slugify(name)}_{k}", k + 1
-        used_ids.add(node_id)
+        return name
+
+    def make(group: _Group, children: list[dict]) -> dict:
+        name = unique_name(group)
         if group.wnid is not None:
             synonyms = [x for x in wn.lemmas[group.wnid] if x.casefold() != name.casefold()]
             definition = wn.definitions.get(group.wnid)
         else:
-            members = ", ".join(wn.name(m) if m not in wn.class_lemmas else leaf_name(wn, m)
-                                for m in group.members)
             synonyms = []
-            definition = f"other {wn.name(group.pooled_under)}: {members}" if group.pooled_under \
-                else f"other: {members}"
-        children = sorted(children, key=first_category)
-        return inner_node(node_id, name, group.wnid, synonyms, definition, children)
+            listed = ", ".join(leaf_name(wn, m) if m in wn.class_lemmas else wn.name(m) for m in group.members)
+            definition = f"other {wn.name(group.pooled_under)}: {listed}"
+        return inner_node(slugify(name), name, group.wnid, synonyms, definition, children)
 
     level1_nodes = []
-    for g1, subs in sorted(tree, key=lambda t: min(c for m in t[0].members for c in cutter.below[m])):
+    for g1, subs in sorted(tree, key=lambda t: cutter.categories(t[0])[0]):  # in class-index order
         level2_nodes = []
-        for g2 in sorted(subs, key=lambda g: min(c for m in g.members for c in cutter.below[m])):
-            cats = sorted(c for m in g2.members for c in cutter.below[m])
-            level2_nodes.append(make(g2, [leaf_node(wn, c) for c in cats]))
+        for g2 in sorted(subs, key=lambda g: cutter.categories(g)[0]):
+            level2_nodes.append(make(g2, [leaf_node(wn, c) for c in cutter.categories(g2)]))
         level1_nodes.append(make(g1, level2_nodes))
     return hierarchy_document(
         "wordnet", "WordNet",
@@ -1205,6 +1187,7 @@ def read_superclasses(data_dir: Path) -> list[tuple[int, str]]:
 
 
 def build_superclass(wn: WordNet, data_dir: Path) -> dict:
+    """The superclass -> category tree of ``superclass.txt`` / ``superclass_names.txt``."""
     entries = read_superclasses(data_dir)
     members: dict[int, list[str]] = collections.defaultdict(list)
     label: dict[int, str] = {}
@@ -1273,7 +1256,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     wn = load_wordnet(args.data)
     for hid in args.only or sorted(BUILDERS):
-        doc = BUILDERS[hid](wn) if hid != "superclass" else BUILDERS[hid](wn, args.data)
+        doc = BUILDERS[hid](wn, args.data)
         h = Hierarchy(doc)  # validates: ids/names unique, no empty node, one depth
         if sorted(h.categories) != wn.classes:
             raise RuntimeError(f"{hid}: the categories are not exactly the 1000 ImageNet-1k wnids")

@@ -28,7 +28,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .errors import CheckpointError, UnknownCategoryError
+from .backbone import check_image_tensor
+from .errors import CheckpointError, InputError, UnknownCategoryError
 from .hierarchy import Hierarchy
 
 
@@ -100,7 +101,7 @@ class MBConvBranches(nn.Module):
             dw = getattr(self, f"dw{b}_w").reshape(k * h, 1, self.kernel, self.kernel)
             y = F.relu6(F.conv2d(y, dw, getattr(self, f"dw{b}_b").reshape(-1), stride=stride, padding=pad, groups=k * h))
             if gain is not None and b == self.depth - 1:
-                y = y * gain.repeat_interleave(h).view(1, -1, 1, 1)
+                y = y * gain.repeat_interleave(h, dim=1).view(gain.shape[0], -1, 1, 1)
             y = grouped_pointwise(y, getattr(self, f"pl{b}_w"), getattr(self, f"pl{b}_b"), False)
             if b > 0:
                 y = y + x
@@ -134,7 +135,7 @@ class MLPBranches(nn.Module):
         if self.hidden:
             x = F.relu(torch.einsum("bkc,khc->bkh", x, self.w1) + self.b1)
         if gain is not None:
-            x = x * gain.view(1, -1, 1)
+            x = x * gain.view(gain.shape[0], -1, 1)
         x = torch.einsum("bkc,koc->bko", x, self.w2) + self.b2
         return F.relu(x) if self.act_out else x
 
@@ -225,21 +226,26 @@ class NHLHead(nn.Module):
     def node_ids(self) -> list[list[str]]:
         return [lvl.node_ids for lvl in self.levels]
 
-    def gain_vectors(self, gains: Mapping[str, float] | None) -> list[torch.Tensor | None]:
-        """Per-level gain vectors from ``{node_id: gain}``; None where a level has no gain != 1."""
+    def gain_vectors(self, gains: Mapping[str, float] | Sequence[Mapping[str, float]] | None) -> list[torch.Tensor | None]:
+        """Per-level gain matrices (1 or B, K_level) from ``{node_id: gain}`` (the whole batch) or
+        a list of such dicts (one per sample); None where a level has no gain != 1."""
+        per_sample = gains if isinstance(gains, (list, tuple)) else [gains or {}]
         out: list[torch.Tensor | None] = [None] * len(self.levels)
-        for node_id, g in (gains or {}).items():
-            if node_id not in self._where:
-                raise UnknownCategoryError(f"attention names '{node_id}', which is not a branch of this model")
-            if float(g) == 1.0:
-                continue
-            li, i = self._where[node_id]
-            if out[li] is None:
-                out[li] = torch.ones(len(self.levels[li].node_ids))
-            out[li][i] = float(g)
+        for s, sample in enumerate(per_sample):
+            for node_id, g in (sample or {}).items():
+                if node_id not in self._where:
+                    raise UnknownCategoryError(f"attention names '{node_id}', which is not a branch of this model")
+                if not math.isfinite(float(g)) or float(g) < 0:
+                    raise InputError(f"attention gain for '{node_id}' must be a finite number >= 0, got {g}")
+                if float(g) == 1.0:
+                    continue
+                li, i = self._where[node_id]
+                if out[li] is None:
+                    out[li] = torch.ones(len(per_sample), len(self.levels[li].node_ids))
+                out[li][s, i] = float(g)
         return out
 
-    def forward(self, features: torch.Tensor, gains: Mapping[str, float] | None = None) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, gains: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None) -> torch.Tensor:
         vectors = self.gain_vectors(gains)
         x = features
         for lvl, g in zip(self.levels, vectors):
@@ -289,11 +295,12 @@ class NHL(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.trunk(x)
 
-    def forward(self, x: torch.Tensor, gains: Mapping[str, float] | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, gains: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None) -> torch.Tensor:
         """Logits over :attr:`categories` for a normalised image batch (B, 3, H, W).
 
         Args:
-            gains: top-down attention, ``{node_id_or_wnid: gain}``; > 1 enhances, < 1 inhibits.
-                Applied for this call only.
+            gains: top-down attention, ``{node_id_or_wnid: gain}`` for the whole batch or a list of
+                such dicts, one per sample; > 1 enhances, < 1 inhibits. Applied for this call only.
         """
+        check_image_tensor(x)
         return self.head(self.trunk(x), gains)

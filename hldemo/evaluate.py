@@ -1,0 +1,169 @@
+"""Evaluate an NHL against its teacher on labelled photos, like the paper's tables.
+
+    python -m hldemo.evaluate --images DIR [DIR ...] [--model nhl_lite0] [--split holdout] [--json]
+
+DIR holds photos labelled by ImageNet wnid: an ImageFolder (``DIR/<wnid>/*.jpg``) or files named
+``<wnid>_*.jpg``; photos of other wnids are skipped. Reported on the same images:
+
+* top-1 of the teacher and of the full NHL, and their top-1 agreement;
+* efficient experts (each level-2 node with >= 2 images, and ``domestic_cat``): top-1 of the real
+  expert module vs the teacher restricted to the same categories;
+* top-down attention (paper Table 4): top-1 of the full NHL when the correct category's branch
+  gets gain g, and of the domestic-cat expert likewise;
+* wrong cues (paper Table 5): the same with a fraction of the cues pointing at a random wrong
+  category instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .backbone import load_teacher, make_transform
+from .checkpoint import DEFAULT_CHECKPOINT, load_model
+from .data import is_holdout, list_images, load_image, wnid_of
+from .distill import TeacherTail
+from .expert import build_expert
+
+GAINS = (1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 2.0, 3.0)
+WRONG_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.999, 1.0)
+CAT_NODE = "domestic_cat"
+BATCH = 32
+
+
+@torch.inference_mode()
+def extract(model, teacher, files, batch: int = BATCH, progress: bool = False):
+    """Trunk features, teacher logits and NHL logits of every photo (trunk run once per photo)."""
+    tf = make_transform(model.config["data"])
+    tail = TeacherTail(teacher, len(model.trunk.model.blocks)) if hasattr(model.trunk.model, "blocks") else None
+    feats, t_logits, n_logits = [], [], []
+    for i in range(0, len(files), batch):
+        x = torch.stack([tf(load_image(f)) for f in files[i:i + batch]]).contiguous(memory_format=torch.channels_last)
+        f = model.trunk(x)
+        feats.append(f.contiguous())
+        t_logits.append(tail(f) if tail is not None else teacher(x))
+        n_logits.append(model.head(f))
+        if progress:
+            print(f"\r{min(i + batch, len(files))}/{len(files)} photos", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return torch.cat(feats), torch.cat(t_logits), torch.cat(n_logits)
+
+
+def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    return float((logits.argmax(1) == labels).float().mean()) if len(labels) else float("nan")
+
+
+@torch.inference_mode()
+def evaluate(model, teacher, files, labels_wnid, seed: int = 0, progress: bool = False) -> dict:
+    feats, t_logits, n_logits = extract(model, teacher, files, progress=progress)
+    index = {w: i for i, w in enumerate(model.categories)}
+    labels = torch.tensor([index[w] for w in labels_wnid])
+    report = {"n_images": len(files), "teacher_top1": top1(t_logits, labels), "nhl_top1": top1(n_logits, labels),
+              "agreement": float((t_logits.argmax(1) == n_logits.argmax(1)).float().mean())}
+
+    # experts: the real sliced modules on the photos of their own categories
+    hierarchy = model.hierarchy
+    experts, n_exp, exp_correct, teach_correct = {}, 0, 0, 0
+    nodes = [n.id for n in hierarchy.level(2)] if hierarchy.depth >= 3 else []
+    for node_id in nodes + ([CAT_NODE] if CAT_NODE in hierarchy.nodes and CAT_NODE not in nodes else []):
+        cats = hierarchy.nodes[node_id].categories
+        rows = [i for i, w in enumerate(labels_wnid) if w in cats]
+        if len(rows) < 2 and node_id != CAT_NODE:
+            continue
+        expert = build_expert(model, node_id)
+        sub = torch.tensor([index[w] for w in expert.categories])
+        local = {w: j for j, w in enumerate(expert.categories)}
+        y = torch.tensor([local[labels_wnid[i]] for i in rows], dtype=torch.long)
+        e_logits = expert.head(feats[rows]) if rows else torch.zeros(0, len(sub))
+        e_acc, t_acc = top1(e_logits, y), top1(t_logits[rows][:, sub], y)
+        experts[node_id] = {"n_images": len(rows), "n_categories": len(sub), "expert_top1": e_acc, "teacher_top1": t_acc}
+        if node_id in nodes:
+            n_exp += len(rows)
+            exp_correct += round(e_acc * len(rows)) if rows else 0
+            teach_correct += round(t_acc * len(rows)) if rows else 0
+    report["experts"] = {"n_nodes": sum(1 for k in experts if k in nodes), "n_images": n_exp,
+                         "expert_top1": exp_correct / n_exp if n_exp else None,
+                         "teacher_top1": teach_correct / n_exp if n_exp else None,
+                         "nodes_expert_at_least_teacher": sum(1 for k, v in experts.items() if k in nodes and v["expert_top1"] >= v["teacher_top1"]),
+                         "per_node": experts}
+
+    # attention on the correct category's branch (Table 4), full NHL and the cat expert
+    def with_gains(head, x, gain_dicts):
+        return torch.cat([head(x[i:i + 256], gain_dicts[i:i + 256]) for i in range(0, len(x), 256)]) if len(x) else x.new_zeros(0, 1)
+
+    report["attention_gain_sweep"] = {str(g): top1(with_gains(model.head, feats, [{w: g} for w in labels_wnid]), labels) for g in GAINS}
+    cat = build_expert(model, CAT_NODE) if CAT_NODE in hierarchy.nodes else None
+    if cat is not None:
+        rows = [i for i, w in enumerate(labels_wnid) if w in cat.categories]
+        local = {w: j for j, w in enumerate(cat.categories)}
+        y = torch.tensor([local[labels_wnid[i]] for i in rows], dtype=torch.long)
+        report["cat_expert_gain_sweep"] = {"n_images": len(rows), **{
+            str(g): top1(with_gains(cat.head, feats[rows], [{labels_wnid[i]: g} for i in rows]), y) if rows else None for g in GAINS}}
+
+    # wrong cues (Table 5): a fraction of the photos get the gain on a random wrong category
+    best = max(GAINS[1:], key=lambda g: report["attention_gain_sweep"][str(g)])
+    rng = random.Random(seed)
+    wrong = {}
+    for frac in WRONG_FRACTIONS:
+        cues = []
+        for w in labels_wnid:
+            if rng.random() < frac:
+                w = rng.choice([c for c in model.categories if c != w])
+            cues.append({w: best})
+        wrong[str(frac)] = top1(with_gains(model.head, feats, cues), labels)
+    report["wrong_cue_robustness"] = {"gain": best, "no_attention": report["nhl_top1"], **wrong}
+    return report
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m hldemo.evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--images", nargs="+", required=True, help="folders of wnid-labelled photos")
+    p.add_argument("--model", default=DEFAULT_CHECKPOINT, help="checkpoint name, folder or Hub repo id")
+    p.add_argument("--split", choices=("all", "holdout", "train"), default="all",
+                   help="use only the held-out (or training) part by the hash split hldemo.train uses")
+    p.add_argument("--holdout-fraction", type=float, default=0.3)
+    p.add_argument("--max-images", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    torch.set_num_threads(max(torch.get_num_threads(), 1))
+
+    model = load_model(args.model)
+    teacher = load_teacher(model.config["backbone"])
+    files = [f for f in list_images(args.images) if wnid_of(f) in set(model.categories)]
+    if args.split != "all":
+        files = [f for f in files if is_holdout(f, args.holdout_fraction) == (args.split == "holdout")]
+    if args.max_images:
+        files = files[: args.max_images]
+    if not files:
+        raise SystemExit("no photos with an ImageNet-1k wnid label found")
+    report = evaluate(model, teacher, files, [wnid_of(f) for f in files], seed=args.seed, progress=not args.json)
+    report.update({"model": str(args.model), "images": [str(i) for i in args.images], "split": args.split})
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(f"{report['n_images']} photos  teacher top-1 {report['teacher_top1']:.3f}  NHL top-1 {report['nhl_top1']:.3f}  "
+          f"agreement {report['agreement']:.3f}")
+    e = report["experts"]
+    if e["n_images"]:
+        print(f"experts: {e['n_nodes']} level-2 nodes, {e['n_images']} photos: expert top-1 {e['expert_top1']:.3f} vs "
+              f"teacher restricted {e['teacher_top1']:.3f}; expert >= teacher on {e['nodes_expert_at_least_teacher']}/{e['n_nodes']} nodes")
+    print("attention gain on the correct branch (full NHL top-1): " +
+          "  ".join(f"{g}: {v:.3f}" for g, v in report["attention_gain_sweep"].items()))
+    if "cat_expert_gain_sweep" in report:
+        c = report["cat_expert_gain_sweep"]
+        print(f"cat expert ({c['n_images']} photos): " + "  ".join(f"{g}: {c[str(g)]:.3f}" for g in GAINS if c[str(g)] is not None))
+    w = report["wrong_cue_robustness"]
+    print(f"wrong cues at gain {w['gain']} (no attention {w['no_attention']:.3f}): " +
+          "  ".join(f"{int(float(f) * 1000) / 10}%: {w[str(f)]:.3f}" for f in WRONG_FRACTIONS))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+"""Train NHL/PHL heads on a frozen trunk: distillation from the teacher, optionally with labels.
+
+Stages, each resumable (re-run the same command to continue):
+
+1. **init**: branches start as channel-pruned copies of the teacher's late layers
+   (:func:`hldemo.distill.init_from_teacher`), calibrated on a few thousand training images.
+2. **cache** (default on CPU): ``--views`` strongly augmented views of every image (random resized
+   crops, flips, RandAugment, mixup/cutmix between photos); trunk features and the teacher's
+   logits of each view go to memory-mapped files, so an epoch costs only the head.
+   ``--no-cache`` instead runs trunk + teacher on fresh views every step (large datasets, GPUs).
+3. **train**: KL divergence to the teacher's softmax at a temperature (+ cross-entropy with
+   ``--labels``), AdamW, cosine schedule; a resumable state every ``--save-every`` steps.
+
+Under ``torchrun`` (WORLD_SIZE > 1) the head trains with DistributedDataParallel and bf16 autocast
+on GPUs. Example (the default checkpoint's command is in ``checkpoints/nhl_lite0/README.md``)::
+
+    python -m hldemo.train --images ../shared/data/imagenette-160/train --out runs/demo --epochs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .backbone import load_teacher
+from .checkpoint import load_model, save_model
+from .data import is_holdout, is_holdout_key, list_images, load_image, wnid_of
+from .distill import TeacherTail, init_from_teacher
+
+CALIBRATION_IMAGES = 2000
+LOG_EVERY = 20
+
+
+def log(out: Path, msg: str) -> None:
+    line = f"{time.strftime('%H:%M:%S')} {msg}"
+    print(line, flush=True)
+    with open(out / "train.log", "a") as f:
+        f.write(line + "\n")
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """Photos -> (augmented tensor, label index or -1). Unreadable files give a blank image."""
+
+    def __init__(self, files, transform, label_index=None):
+        self.files, self.transform, self.label_index = files, transform, label_index or {}
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        try:
+            img = load_image(self.files[i])
+        except Exception:  # one bad file must not stop hours of training
+            from PIL import Image
+            img = Image.new("RGB", (224, 224))
+        return self.transform(img), self.label_index.get(wnid_of(self.files[i]), -1)
+
+
+def train_transform(cfg: dict, size: int):
+    import timm.data
+
+    return timm.data.create_transform(size, is_training=True, scale=(0.25, 1.0), hflip=0.5,
+                                      auto_augment="rand-m9-mstd0.5-inc1", interpolation="bicubic",
+                                      mean=tuple(cfg["mean"]), std=tuple(cfg["std"]))
+
+
+def eval_transform(cfg: dict):
+    from .backbone import make_transform
+
+    return make_transform(cfg)
+
+
+def make_mixer(num_classes: int):
+    import timm.data
+
+    return timm.data.Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, prob=0.5, switch_prob=0.5,
+                           label_smoothing=0.0, num_classes=num_classes)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m hldemo.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--variant", default="nhl_lite0", help="registry name or JSON config path")
+    p.add_argument("--images", nargs="+", required=True, help="image folders or .tar files")
+    p.add_argument("--holdout-from", nargs="*", default=[], help="sources whose held-out part is excluded")
+    p.add_argument("--holdout-fraction", type=float, default=0.3)
+    p.add_argument("--out", default="runs/nhl_lite0")
+    p.add_argument("--views", type=int, default=2, help="augmented views per image in the cache")
+    p.add_argument("--epochs", type=float, default=3.0, help="passes over the cached views")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--temperature", type=float, default=2.0)
+    p.add_argument("--labels", action="store_true", help="add cross-entropy with folder wnid labels")
+    p.add_argument("--kd-weight", type=float, default=1.0)
+    p.add_argument("--no-cache", action="store_true", help="fresh views every step (large data, GPUs)")
+    p.add_argument("--no-init", action="store_true", help="random branches instead of the teacher's")
+    p.add_argument("--save-every", type=int, default=200)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-images", type=int, default=0, help="use only the first N images (quick runs)")
+    p.add_argument("--max-per-class", type=int, default=0, help="at most N images per wnid (a hashed pick)")
+    return p.parse_args(argv)
+
+
+def seed_all(seed: int) -> None:
+    random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
+
+
+def trunk_and_teacher(model, tail, x):
+    """Trunk features and the teacher's logits of one batch (the trunk runs once for both)."""
+    with torch.inference_mode():
+        feats = model.trunk(x.contiguous(memory_format=torch.channels_last))
+        return feats, tail(feats)
+
+
+def build_cache(args, model, tail, files, label_index, out: Path) -> dict:
+    """Write trunk features + teacher logits of ``views`` augmented views per image (resumable)."""
+    cache = out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    meta_path = cache / "meta.json"
+    cfg = model.config["data"]
+    size = int(cfg["input_size"][-1])
+    with torch.inference_mode():
+        fshape = tuple(model.trunk(torch.zeros(1, 3, size, size)).shape[1:])
+    n = len(files) * args.views
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"n": n, "done": 0, "feat_shape": fshape}
+    if meta["n"] != n:
+        raise SystemExit(f"cache in {cache} was built for {meta['n']} views, now {n}: use another --out")
+    mode = "r+" if (cache / "feats.npy").exists() else "w+"
+    feats = np.lib.format.open_memmap(cache / "feats.npy", mode=mode, dtype=np.float16, shape=(n, *fshape))
+    logits = np.lib.format.open_memmap(cache / "logits.npy", mode=mode, dtype=np.float16, shape=(n, len(model.categories)))
+    labels = np.lib.format.open_memmap(cache / "labels.npy", mode=mode, dtype=np.int16, shape=(n,))
+    if meta["done"] >= n:
+        return {"feats": feats, "logits": logits, "labels": labels}
+    mixer = None if args.labels else make_mixer(len(model.categories))
+    # view v shows file order[v]: each pass over the files in a fresh seeded permutation
+    order = torch.cat([torch.randperm(len(files), generator=torch.Generator().manual_seed(args.seed + e))
+                       for e in range(args.views)]).tolist()
+    start, bs = meta["done"], 64
+    ds = ImageDataset([files[i] for i in order], train_transform(cfg, size), label_index)
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(ds, range(start, n)), batch_size=bs,
+                                         num_workers=args.workers, shuffle=False,
+                                         generator=torch.Generator().manual_seed(args.seed + start))
+    seed_all(args.seed + start)
+    t0 = time.time()
+    pos = start
+    for i, (x, y) in enumerate(loader):
+        if mixer is not None and len(x) % 2 == 0:
+            x, _ = mixer(x, torch.zeros(len(x), dtype=torch.long))
+        f, z = trunk_and_teacher(model, tail, x)
+        sl = slice(pos, pos + len(x))
+        feats[sl] = f.numpy().astype(np.float16)
+        logits[sl] = z.numpy().astype(np.float16)
+        labels[sl] = y.numpy().astype(np.int16)
+        pos += len(x)
+        if i % 10 == 9 or pos >= n:
+            feats.flush(), logits.flush(), labels.flush()
+            meta["done"] = pos
+            meta_path.write_text(json.dumps(meta))
+            rate = (pos - start) / max(time.time() - t0, 1e-6)
+            log(out, f"cache {pos}/{n} views ({rate:.1f}/s, eta {(n - pos) / max(rate, 1e-6) / 60:.1f} min)")
+    meta["done"] = pos
+    feats.flush(), logits.flush(), labels.flush()
+    meta_path.write_text(json.dumps(meta))
+    return {"feats": feats, "logits": logits, "labels": labels}
+
+
+def calibration_features(model, files, n: int, seed: int) -> torch.Tensor:
+    rng = random.Random(seed)
+    pick = rng.sample(files, min(n, len(files)))
+    tf = eval_transform(model.config["data"])
+    out = []
+    for i in range(0, len(pick), 64):
+        x = torch.stack([tf(_safe(p)) for p in pick[i:i + 64]])
+        with torch.inference_mode():
+            out.append(model.trunk(x.contiguous(memory_format=torch.channels_last)).contiguous())
+    return torch.cat(out)
+
+
+def _safe(p):
+    from PIL import Image
+    try:
+        return load_image(p)
+    except Exception:
+        return Image.new("RGB", (224, 224))
+
+
+def kd_loss(student, teacher, temperature):
+    t = temperature
+    return F.kl_div(F.log_softmax(student / t, -1), F.log_softmax(teacher / t, -1), log_target=True,
+                    reduction="batchmean") * t * t
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if distributed:
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        rank = torch.distributed.get_rank()
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(device)
+    else:
+        rank = 0
+    if device.type == "cpu":
+        torch.set_num_threads(os.cpu_count() or 1)
+    seed_all(args.seed)
+    command = "python -m hldemo.train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    log(out, f"start: {command}")
+
+    files = list_images(args.images, cache_dir=out.parent / "extracted")
+    holdout_roots = [Path(h).resolve() for h in args.holdout_from]
+    files = [f for f in files if not (any(r in f.resolve().parents for r in holdout_roots) and is_holdout(f, args.holdout_fraction))]
+    if args.max_per_class:  # the same cap for every wnid keeps big folders from dominating
+        kept, count = [], {}
+        for f in sorted(files, key=lambda f: is_holdout_key(f)):
+            w = wnid_of(f)
+            if count.get(w, 0) < args.max_per_class:
+                kept.append(f)
+                count[w] = count.get(w, 0) + 1
+        files = sorted(kept)
+    if args.max_images:
+        files = files[: args.max_images]
+    log(out, f"{len(files)} training images from {args.images}")
+
+    from .variants import build_nhl, get_config
+    teacher = None
+    init_dir = out / "init"
+    if (init_dir / "head.safetensors").exists():
+        model = load_model(init_dir)
+        teacher = load_teacher(model.config["backbone"])
+    else:
+        config = get_config(args.variant) if not str(args.variant).endswith(".json") else json.loads(Path(args.variant).read_text())
+        teacher = load_teacher(config["backbone"])
+        model = build_nhl(config, teacher=teacher)
+        if not args.no_init:
+            t0 = time.time()
+            calib = calibration_features(model, files, CALIBRATION_IMAGES, args.seed)
+            stats = init_from_teacher(model, teacher, calib)
+            log(out, f"initialised from the teacher on {stats['calibration_images']} images in {time.time() - t0:.0f} s")
+        if rank == 0:
+            save_model(model, init_dir, dtype=torch.float32)
+    trunk_blocks = len(model.trunk.model.blocks)
+    tail = TeacherTail(teacher, trunk_blocks)
+    label_index = {w: i for i, w in enumerate(model.categories)} if args.labels else None
+
+    head = model.head.to(device).train()
+    params = [p for p in head.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+
+    if args.no_cache:
+        raise SystemExit("--no-cache: use the cached mode on CPU; see README for the GPU recipe")
+    data = build_cache(args, model, tail, files, label_index, out)
+    n = data["feats"].shape[0]
+    steps_per_epoch = max(n // args.batch_size, 1)
+    total = int(math.ceil(args.epochs * steps_per_epoch))
+    warmup = min(200, total // 10)
+
+    def lr_at(step):
+        if step < warmup:
+            return args.lr * (step + 1) / warmup
+        return 0.5 * args.lr * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
+
+    state_path = out / "last.pt"
+    step = 0
+    if state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=True)  # our own file, tensors only
+        head.load_state_dict(state["head"])
+        opt.load_state_dict(state["opt"])
+        step = int(state["step"])
+        log(out, f"resumed at step {step}/{total}")
+    ddp_head = torch.nn.parallel.DistributedDataParallel(head) if distributed else head
+    feats_np, logits_np, labels_np = data["feats"], data["logits"], data["labels"]
+    t0, seen, agree_sum, loss_sum = time.time(), 0, 0.0, 0.0
+    while step < total:
+        rng = np.random.default_rng(args.seed * 100_003 + step)
+        idx = np.sort(rng.choice(n, size=args.batch_size, replace=False))
+        x = torch.from_numpy(np.asarray(feats_np[idx], dtype=np.float32)).to(device)
+        zt = torch.from_numpy(np.asarray(logits_np[idx], dtype=np.float32)).to(device)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            zs = ddp_head(x).float()
+        loss = args.kd_weight * kd_loss(zs, zt, args.temperature)
+        if args.labels:
+            y = torch.from_numpy(np.asarray(labels_np[idx], dtype=np.int64)).to(device)
+            if (y >= 0).any():
+                loss = loss + F.cross_entropy(zs[y >= 0], y[y >= 0])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        step += 1
+        seen += len(idx)
+        agree_sum += (zs.argmax(1) == zt.argmax(1)).float().mean().item()
+        loss_sum += loss.item()
+        if step % LOG_EVERY == 0 or step == total:
+            k = LOG_EVERY if step % LOG_EVERY == 0 else step % LOG_EVERY
+            rate = seen / (time.time() - t0)
+            log(out, f"step {step}/{total} loss {loss_sum / k:.4f} agree {agree_sum / k:.3f} lr {lr_at(step):.2e} "
+                     f"{rate:.0f} samples/s eta {(total - step) * args.batch_size / max(rate, 1e-6) / 60:.1f} min")
+            agree_sum = loss_sum = 0.0
+        if rank == 0 and (step % args.save_every == 0 or step == total):
+            tmp = out / "last.pt.tmp"
+            torch.save({"head": head.state_dict(), "opt": opt.state_dict(), "step": step}, tmp)
+            tmp.replace(state_path)
+    if rank == 0:
+        head.eval()
+        final = save_model(model, out / "final", extra={"training": {
+            "command": command, "images": len(files), "views": n, "steps": total, "batch_size": args.batch_size,
+            "temperature": args.temperature, "lr": args.lr, "seed": args.seed,
+            "holdout_from": args.holdout_from, "holdout_fraction": args.holdout_fraction}})
+        log(out, f"done: {final}")
+    if distributed:
+        torch.distributed.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Networks, experts, attention and cost accounting on real timm modules (CPU)."""
+
+import random
+import threading
+
+import pytest
+import timm
+import torch
+
+from hldemo.backbone import check_image_tensor, load_teacher
+from hldemo.errors import CheckpointError, EmptySelectionError, InputError, UnknownCategoryError
+from hldemo.expert import build_expert
+from hldemo.flops import count_macs, count_params
+from hldemo.variants import build_nhl, get_config, list_variants
+
+CATS = ["n02123045", "n02123159", "n02123394", "n02123597", "n02124075"]
+TOL = 1e-4
+
+
+def test_teacher_loads_offline_and_recognises_cats(teacher, photo_batch):
+    x, wnids = photo_batch
+    with torch.inference_mode():
+        top3 = teacher(x[:2]).topk(3).indices
+    names = timm.data.ImageNetInfo().label_names()
+    for row in top3:  # the tabby and the Egyptian cat photos: top-3 all house cats
+        assert sum(names[i] in CATS for i in row) >= 2
+    assert names[int(top3[0, 0])] in CATS and names[int(top3[1, 0])] in CATS
+
+
+def test_count_macs_known_values(teacher):
+    resnet = timm.create_model("resnet50", pretrained=False).eval()
+    assert 4.0e9 <= count_macs(resnet) <= 4.2e9
+    assert 0.38e9 <= count_macs(teacher) <= 0.41e9
+    assert count_params(teacher) == sum(p.numel() for p in teacher.parameters())
+
+
+@pytest.mark.parametrize("variant", list_variants())
+def test_every_variant_builds_and_runs(variant):
+    config = get_config(variant)
+    teacher = load_teacher(config["backbone"], pretrained=False)  # random weights: no download
+    model = build_nhl(config, teacher=teacher, pretrained=False).eval()
+    with torch.inference_mode():
+        out = model(torch.randn(2, 3, 224, 224))
+    assert out.shape == (2, len(model.categories)) and torch.isfinite(out).all()
+    some = model.hierarchy.level(1)[0].id
+    expert = build_expert(model, some)
+    assert count_macs(expert) < count_macs(model)
+    assert count_params(expert) < count_params(model)
+
+
+def test_default_nhl_costs_fit_the_design_targets(teacher, nhl_random):
+    t = count_macs(teacher)
+    assert count_macs(nhl_random) <= 1.2 * t
+    assert count_macs(build_expert(nhl_random, "domestic_cat")) <= 0.8 * t
+
+
+def _check_expert(model, items, x, full):
+    expert = build_expert(model, items)
+    with torch.inference_mode():
+        out = expert(x)
+    cols = [model.categories.index(w) for w in expert.categories]
+    assert out.shape == (x.shape[0], len(cols))
+    assert (out - full[:, cols]).abs().max().item() <= TOL
+    return expert
+
+
+def test_expert_logits_equal_full_model(nhl_random):
+    x = torch.randn(2, 3, 224, 224)
+    with torch.inference_mode():
+        full = nhl_random(x)
+    rng = random.Random(0)
+    for k in (1, 7, 60):
+        _check_expert(nhl_random, rng.sample(nhl_random.categories, k), x, full)
+    cat = _check_expert(nhl_random, ["domestic cat"], x, full)
+    assert cat.categories == CATS
+    assert len(_check_expert(nhl_random, "dog", x, full).categories) == 118
+    everything = _check_expert(nhl_random, nhl_random.categories, x, full)
+    assert everything.categories == nhl_random.categories
+
+
+def test_expert_holds_only_its_branches(nhl_random):
+    expert = build_expert(nhl_random, "domestic_cat")
+    assert expert.trunk is nhl_random.trunk  # shared, not copied
+    assert [len(ids) for ids in expert.head.node_ids] == [1, 1, 5]
+    head_params = count_params(expert.head)
+    assert head_params < count_params(nhl_random.head) / 20
+    assert count_macs(expert) < count_macs(nhl_random)
+    nested = build_expert(expert, ["tabby"])
+    assert nested.categories == ["n02123045"]
+
+
+def test_expert_bad_selection(nhl_random):
+    with pytest.raises(EmptySelectionError):
+        build_expert(nhl_random, [])
+    with pytest.raises(UnknownCategoryError, match="unicorn"):
+        build_expert(nhl_random, ["unicorn"])
+    with pytest.raises(UnknownCategoryError):
+        build_expert(nhl_random, [3])
+    cat = build_expert(nhl_random, "domestic_cat")
+    with pytest.raises(EmptySelectionError):
+        build_expert(cat, "dog")  # a dog expert cannot come out of the cat expert
+
+
+def test_attention_gain_one_is_bit_identical(nhl_random):
+    x = torch.randn(2, 3, 224, 224)
+    with torch.inference_mode():
+        plain = nhl_random(x)
+        ones = nhl_random(x, gains={"domestic_cat": 1.0, "dog": 1.0, "n02123045": 1.0})
+    assert torch.equal(plain, ones)
+
+
+def test_attention_enhances_and_inhibits_only_its_branch(nhl_random):
+    x = torch.randn(2, 3, 224, 224)
+    cols = [nhl_random.categories.index(w) for w in CATS]
+    rest = [i for i in range(len(nhl_random.categories)) if i not in cols]
+    with torch.inference_mode():
+        plain = nhl_random(x)
+        up = nhl_random(x, gains={"domestic_cat": 1.8})
+        down = nhl_random(x, gains={"domestic_cat": 0.3})
+        leaf = nhl_random(x, gains={"n02123045": 3.0})
+        again = nhl_random(x)
+    assert torch.equal(plain, again)  # nothing stored between calls
+    for other in (up, down):
+        assert torch.equal(other[:, rest], plain[:, rest])  # branches are independent
+        assert not torch.allclose(other[:, cols], plain[:, cols])
+    changed = (leaf != plain).any(0).nonzero().flatten().tolist()
+    assert changed == [nhl_random.categories.index("n02123045")]
+
+
+def test_attention_per_sample_and_concurrent(nhl_random):
+    x = torch.randn(4, 3, 224, 224)
+    gains = [{"domestic_cat": 2.0}, {}, {"dog": 0.5}, {"n02123045": 1.5}]
+    with torch.inference_mode():
+        alone = [nhl_random(x[i:i + 1], gains=g) for i, g in enumerate(gains)]
+        batched = nhl_random(x, gains=gains)
+    for i in range(4):
+        assert torch.allclose(batched[i], alone[i][0], atol=1e-5)
+    results, errors = {}, []
+
+    def worker(i):
+        try:
+            with torch.inference_mode():
+                for _ in range(3):
+                    out = nhl_random(x[i % 4:i % 4 + 1], gains=gains[i % 4])
+                    assert torch.allclose(out, alone[i % 4], atol=1e-5)
+                results[i] = True
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors and len(results) == 8
+
+
+def test_attention_bad_gains(nhl_random):
+    x = torch.randn(1, 3, 224, 224)
+    with pytest.raises(UnknownCategoryError):
+        nhl_random(x, gains={"unicorn": 2.0})
+    with pytest.raises(InputError):
+        nhl_random(x, gains={"dog": float("nan")})
+    with pytest.raises(InputError):
+        nhl_random(x, gains={"dog": -1.0})
+
+
+@pytest.mark.parametrize("shape", [(3, 224, 224), (1, 1, 224, 224), (1, 3, 8, 8), (1, 4, 64, 64)])
+def test_bad_image_tensors_raise_input_error(nhl_random, shape):
+    with pytest.raises(InputError):
+        nhl_random(torch.zeros(shape))
+    with pytest.raises(InputError):
+        check_image_tensor(torch.zeros(shape))
+
+
+def test_unknown_variant_and_malformed_config(tmp_path, teacher):
+    with pytest.raises(CheckpointError, match="unknown variant"):
+        get_config("nhl_nonexistent")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(CheckpointError):
+        get_config(bad)
+    bad.write_text('{"backbone": "tf_efficientnet_lite0"}')
+    with pytest.raises(CheckpointError, match="lacks"):
+        get_config(bad)
+    config = get_config("nhl_lite0")
+    config["levels"][2][0]["type"] = "transformer"
+    with pytest.raises(CheckpointError, match="unknown branch op"):
+        build_nhl(config, teacher=teacher)
+    config = get_config("nhl_lite0")
+    config["levels"] = config["levels"][:2]
+    with pytest.raises(CheckpointError, match="levels"):
+        build_nhl(config, teacher=teacher)

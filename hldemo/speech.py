@@ -445,6 +445,10 @@ def load_speech_model(name_or_path: str | Path = DEFAULT_SPEECH_MODEL, device: s
         return model
 
 
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def _short(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
 
@@ -512,10 +516,10 @@ def hallucination_reason(text: str) -> str | None:
             return None  # Whisper describing a sound ('(dog barking)'): usable as a cue
         return f"only a noise label ('{labels}')" if labels else "nothing decoded"
     if norm in HALLUCINATIONS:
-        return f"'{text.strip()}' is what Whisper says for non-speech"
+        return f"'{_clip(text.strip())}' is what Whisper says for non-speech"
     words = [_ELONGATION.sub(r"\1", w) for w in norm.split()]
     if all(w in HALLUCINATIONS or _INTERJECTION.match(w) for w in words):
-        return f"only interjections ('{text.strip()}')"
+        return f"only interjections ('{_clip(text.strip())}')"
     for n in range(1, len(words) // MIN_REPEATS + 1):  # a phrase of n words repeated
         chunks = [" ".join(words[i:i + n]) for i in range(0, len(words) - n + 1, n)]
         if len(chunks) >= MIN_REPEATS and len(set(chunks)) == 1 and (
@@ -588,7 +592,7 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
     elif result.avg_logprob < LOGPROB_THRESHOLD:
         status, why = "low_confidence", f"low confidence (mean log-prob {result.avg_logprob:.2f})"
     if status != "ok":
-        heard = f" (heard {raw!r})" if raw else ""
+        heard = f" (heard {_clip(raw)!r})" if raw else ""
         return Transcript(status=status, message=f"No speech understood: {why}{heard}.", seconds=seconds,
                           **stats, **base)
     return Transcript(text=raw, understood=True, status="ok", message=f"Heard: {raw}", seconds=seconds,

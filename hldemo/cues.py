@@ -76,7 +76,6 @@ MATCH_THRESHOLD = 0.50  # cosine similarity below which a phrase names nothing
 TYPO_CUTOFF = 0.80  # difflib ratio for correcting a misspelt word against the hierarchy's words
 TYPO_MIN_LEN = 4  # shorter words are not corrected (too ambiguous: "kat" -> cat/hat/bat)
 TIE_MARGIN = 0.02  # unrelated nodes this close to the best are selected too ("elephant": both kinds)
-GENERALISE_MARGIN = 0.03  # prefer an ancestor that scores within this of the best node
 N_ALTERNATIVES = 3  # runner-up nodes reported per phrase
 EMBED_BATCH = 128
 QUERY_THREADS = 1  # a few words embed fastest on one thread: no barrier waits when cores are busy
@@ -693,16 +692,11 @@ class CueMatcher:
         return " ".join(words), fixes
 
     def _best(self, scores: np.ndarray) -> tuple[int, list[int]]:
-        order = np.argsort(-scores)
-        best = int(order[0])
-        # prefer an ancestor of the best node when it scores nearly as well (more general cue)
-        node = self.hierarchy.nodes[self._node_ids[best]]
-        parent = node.parent
-        while parent is not None and parent != self.hierarchy.root.id:
-            j = self._node_index.get(parent)
-            if j is not None and scores[j] >= scores[best] - GENERALISE_MARGIN:
-                best = j
-            parent = self.hierarchy.nodes[parent].parent
+        """Index of the best node (the most specific one among exact ties) and the runners-up."""
+        order = np.argsort(-scores, kind="stable")
+        top = float(scores[order[0]])
+        tied = [int(i) for i in order[:8] if scores[i] >= top - 1e-6]
+        best = max(tied, key=lambda i: self.hierarchy.nodes[self._node_ids[i]].level)
         alts = [int(i) for i in order[: N_ALTERNATIVES + 1] if int(i) != best][:N_ALTERNATIVES]
         return best, alts
 

@@ -71,7 +71,9 @@ OFFLINE_MODELS: dict[str, dict] = {
 }
 
 # Bounded decoding (see the module docstring).
-MAX_TOKENS = 64  # a spoken cue is a few words; this also bounds hallucination loops
+MAX_TOKENS = 48  # a spoken cue is a few words (~30 words fit); this also bounds hallucination loops
+SPEECH_THREADS = 1  # torch CPU threads while transcribing: on 2 shared cores one thread is 2-4x faster
+#                     than two (no barrier stalls when another process is busy); None = torch's setting
 NO_SPEECH_THRESHOLD = 0.6  # whisper's defaults: no speech if p(no speech) > .6 and logprob < -1
 LOGPROB_THRESHOLD = -1.0
 COMPRESSION_RATIO_THRESHOLD = 2.4  # repetitive output ("oh, oh, oh, oh")
@@ -529,7 +531,7 @@ def hallucination_reason(text: str) -> str | None:
 
 
 def transcribe(model, audio: AudioSource, *, language: str | None = None, task: str = "transcribe",
-               max_tokens: int = MAX_TOKENS) -> Transcript:
+               max_tokens: int = MAX_TOKENS, threads: int | None = SPEECH_THREADS) -> Transcript:
     """Transcribe one cue (at most 30 s) with bounded decoding; never raises for bad audio.
 
     Decoding is greedy at temperature 0 without fallback, does not condition on previous text,
@@ -543,6 +545,8 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
         language: language code; default: ``"en"`` for English-only models, detected otherwise.
         task: ``"transcribe"``, or ``"translate"`` (to English; multilingual models only).
         max_tokens: token cap of the decoder.
+        threads: torch CPU threads to use meanwhile (restored afterwards; ignored on GPU). Note that
+            torch's thread count is process-wide.
 
     Returns:
         A :class:`Transcript`; ``transcript.understood`` tells whether ``transcript.text`` is usable.
@@ -569,6 +573,9 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
     options = whisper.DecodingOptions(
         task=task, language=language, temperature=0.0, sample_len=max_tokens, without_timestamps=True,
         fp16=device.type == "cuda")
+    previous = torch.get_num_threads()
+    if threads and device.type == "cpu":
+        torch.set_num_threads(threads)
     try:
         with torch.no_grad():
             result = whisper.decode(model, mel, options)
@@ -576,6 +583,8 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
         log.exception("Whisper decoding failed")
         return Transcript(status="error", message=f"Speech recognition failed: {_short(e)}",
                           seconds=time.perf_counter() - t0, **base)
+    finally:
+        torch.set_num_threads(previous)
     raw = result.text.strip()
     stats = dict(raw_text=raw, language=result.language, avg_logprob=float(result.avg_logprob),
                  no_speech_prob=float(result.no_speech_prob), compression_ratio=float(result.compression_ratio))

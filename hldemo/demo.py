@@ -1,0 +1,828 @@
+"""The demo's logic, without any UI: one request = image (+ cue) -> expert, costs and predictions.
+
+:class:`DemoEngine` loads everything once (the teacher, the NHL, the cue matcher and Whisper) and
+then answers requests with :meth:`DemoEngine.run`::
+
+    engine = DemoEngine("nhl_lite0")
+    result = engine.run("examples/photos/cat_chelsea.jpg", cue="meow")
+    result.expert_attention[0].name, result.costs[2].gmacs     # ('tabby', 0.25)
+
+What one request does:
+
+1. **Cue** (:meth:`DemoEngine.interpret`): a typed cue, or speech transcribed by Whisper, is matched
+   to hierarchy nodes (:class:`hldemo.cues.CueMatcher`). Its nodes pre-fill the category picker.
+2. **Selection**: the picker's entries (node ids, wnids or names) if any, else the cue's nodes.
+   Categories the cue negates ("not a dog") are removed. Nothing selected, or all 1000 categories:
+   the full network is used, and the result says so.
+3. **Expert**: in ``"enhance"`` mode the efficient expert is the trunk plus only the branches on the
+   paths to the selected categories (paper eq. 3; cached in a bounded LRU keyed by the sorted
+   category tuple). In ``"inhibit"`` mode the selected branches must run to be turned down, so the
+   "expert" is the full network.
+4. **Attention**: top-down gains for this call only: ``gain`` on the selected nodes' branches in
+   ``"enhance"`` mode, ``1 / gain`` in ``"inhibit"`` mode; nodes the cue negates always get
+   ``1 / gain``.
+5. **Inference**: the teacher runs on its own; the trunk runs once and its features feed the full
+   NHL head and the expert's head (without and with attention). Every forward is timed.
+
+Nothing a user can send makes :meth:`DemoEngine.run` raise: bad images, audio, cues and selections
+end up in :attr:`DemoResult.message` / :attr:`DemoResult.notes`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import tempfile
+import threading
+import time
+import zipfile
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+
+from .errors import HLDemoError, InputError, UnknownCategoryError
+
+log = logging.getLogger(__name__)
+
+# --- constants -----------------------------------------------------------------------------------
+DEFAULT_CHECKPOINT = "nhl_lite0"
+DEFAULT_SPEECH_MODEL = "tiny.en"
+MODES = ("enhance", "inhibit")
+DEFAULT_MODE = "enhance"
+DEFAULT_GAIN = 2.0  # attention strength: x2 (enhance) or /2 (inhibit)
+MIN_GAIN, MAX_GAIN = 1.0, 8.0
+TOP_K = 5
+EXPERT_CACHE_SIZE = 32  # experts kept in memory (each holds sliced copies of its branch weights)
+EXPORT_CACHE_SIZE = 16  # zipped experts kept on disk for download
+THREADS_ENV = "HLDEMO_TORCH_THREADS"
+# One intra-op thread per request: on 2 shared cores, batch-1 inference of these small convs runs
+# 5-10x slower with 2 oversubscribed threads than with 1; the server runs requests side by side.
+DEFAULT_THREADS = 1
+ProgressFn = Callable[[float, str], None]
+
+
+# --- results -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prediction:
+    """One entry of a top-k list."""
+
+    wnid: str
+    name: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Cost of one network on one 224x224 image.
+
+    Attributes:
+        model: ``"teacher"``, ``"full NHL"`` or ``"expert"``.
+        gmacs: multiply-accumulates (10^9) of one forward pass.
+        params_m: parameters (10^6) the network holds (the shared trunk included).
+        ms: wall time measured in this request (the NHL and expert: trunk + their head).
+        gmacs_saved_pct, params_saved_pct, ms_saved_pct: savings against the teacher, in percent.
+    """
+
+    model: str
+    gmacs: float
+    params_m: float
+    ms: float
+    gmacs_saved_pct: float
+    params_saved_pct: float
+    ms_saved_pct: float
+
+
+@dataclass
+class CueInfo:
+    """What the cue was understood as.
+
+    Attributes:
+        text: the cue text used (typed, or the transcript).
+        source: ``"text"``, ``"speech"`` or ``"none"``.
+        transcript: what Whisper heard (None without audio).
+        transcript_message: Whisper's status sentence (None without audio).
+        message: one sentence on how the cue was understood.
+        understood: True when the cue named at least one node.
+        nodes: ids of the nodes the cue selects (pre-fill the picker with these).
+        inhibit_nodes: ids of the nodes the cue negates.
+        inhibit: wnids the cue negates.
+        details: :meth:`hldemo.cues.CueResult.to_dict` (scores, reasons), when a cue was matched.
+        notes: further messages (text cut, audio resampled...).
+        ms: time spent on speech recognition and matching.
+    """
+
+    text: str = ""
+    source: str = "none"
+    transcript: str | None = None
+    transcript_message: str | None = None
+    message: str = "No cue given."
+    understood: bool = False
+    nodes: list[str] = field(default_factory=list)
+    inhibit_nodes: list[str] = field(default_factory=list)
+    inhibit: list[str] = field(default_factory=list)
+    details: dict | None = None
+    notes: list[str] = field(default_factory=list)
+    ms: float = 0.0
+
+
+@dataclass
+class DemoResult:
+    """Everything one request produced (JSON-serialisable with :meth:`to_dict`).
+
+    Attributes:
+        ok: False when no prediction could be made (no or unusable image); ``message`` says why.
+        message: the main status sentence (an error, or what was done).
+        explanation: one line in plain words on what just happened.
+        notes: further messages (ignored picker entries, clamped gain...).
+        cue: the cue interpretation.
+        selection: picker/cue entries (node ids or wnids) the expert was built from.
+        selection_source: ``"picker"``, ``"cue"`` or ``"none"``.
+        mode, gain: the attention control used.
+        gains: the per-branch gains applied (node id -> gain).
+        expert_is_full: True when the expert is the full network (nothing / everything selected,
+            or inhibit mode).
+        categories: wnids the expert covers.
+        active_nodes: node ids of the expert's branches, per level (1..depth).
+        teacher, nhl, expert, expert_attention: top-k predictions.
+        costs: teacher, full NHL and expert.
+        timings_ms: wall time of each stage.
+    """
+
+    ok: bool = False
+    message: str = ""
+    explanation: str = ""
+    notes: list[str] = field(default_factory=list)
+    cue: CueInfo = field(default_factory=CueInfo)
+    selection: list[str] = field(default_factory=list)
+    selection_source: str = "none"
+    mode: str = DEFAULT_MODE
+    gain: float = DEFAULT_GAIN
+    gains: dict[str, float] = field(default_factory=dict)
+    expert_is_full: bool = True
+    categories: list[str] = field(default_factory=list)
+    active_nodes: list[list[str]] = field(default_factory=list)
+    teacher: list[Prediction] = field(default_factory=list)
+    nhl: list[Prediction] = field(default_factory=list)
+    expert: list[Prediction] = field(default_factory=list)
+    expert_attention: list[Prediction] = field(default_factory=list)
+    costs: list[Cost] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self, active_nodes: bool = False) -> dict:
+        """A JSON-serialisable dict (``active_nodes`` lists can be long: off by default)."""
+        out = asdict(self)
+        out["n_categories"] = len(self.categories)
+        out["n_active_branches"] = [len(level) for level in self.active_nodes]
+        if len(self.categories) > 50:
+            out["categories"] = self.categories[:50] + [f"... {len(self.categories) - 50} more"]
+        if not active_nodes:
+            out.pop("active_nodes")
+        return out
+
+    def answer(self) -> dict:
+        """The deterministic part of the result (no timings): for comparing two runs."""
+        d = self.to_dict()
+        d.pop("timings_ms")
+        d["costs"] = [{k: v for k, v in c.items() if not k.startswith("ms")} for c in d["costs"]]
+        d["cue"].pop("ms")
+        if d["cue"].get("details"):
+            d["cue"]["details"].pop("ms", None)
+        return d
+
+
+@dataclass
+class _ExpertEntry:
+    model: torch.nn.Module
+    macs: int
+    params: int
+
+
+# --- the engine ----------------------------------------------------------------------------------
+class DemoEngine:
+    """Loads the models once and runs demo requests (thread-safe: per-request state only).
+
+    Args:
+        checkpoint: NHL checkpoint: a name under ``checkpoints/``, a folder, or a Hub repo id.
+        speech_model: Whisper model name or path; None: no speech recognition (audio gets a message).
+        cues: load the cue matcher (False: text cues get a message; tests of the core only).
+        expert_cache_size: experts kept in the LRU cache.
+        threads: torch intra-op threads (process-wide); default ``$HLDEMO_TORCH_THREADS`` or 1.
+        progress: called as ``progress(fraction, message)`` while loading.
+        teacher: an already loaded teacher (tests); loaded from the checkpoint's config otherwise.
+    """
+
+    def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, *, speech_model: str | None = DEFAULT_SPEECH_MODEL,
+                 cues: bool = True, expert_cache_size: int = EXPERT_CACHE_SIZE, threads: int | None = None,
+                 progress: ProgressFn | None = None, teacher: torch.nn.Module | None = None):
+        from .backbone import load_teacher, make_transform
+        from .checkpoint import load_model
+        from .flops import count_macs, count_params
+
+        say = progress or (lambda f, m: log.info("%3.0f%% %s", 100 * f, m))
+        t_start = time.perf_counter()
+        self.threads = int(threads or os.environ.get(THREADS_ENV) or DEFAULT_THREADS)
+        torch.set_num_threads(max(1, self.threads))
+        self.load_seconds: dict[str, float] = {}
+
+        def step(fraction: float, what: str, fn: Callable[[], Any]) -> Any:
+            say(fraction, f"loading {what}...")
+            t0 = time.perf_counter()
+            out = fn()
+            self.load_seconds[what] = time.perf_counter() - t0
+            return out
+
+        backbone = _checkpoint_backbone(checkpoint) if teacher is None else None
+        self.teacher = teacher if teacher is not None else step(
+            0.05, "the teacher", lambda: load_teacher(backbone))
+        self.model = step(0.25, f"the NHL ({checkpoint})", lambda: load_model(checkpoint, teacher=self.teacher))
+        self.checkpoint = str(checkpoint)
+        self.hierarchy = self.model.hierarchy
+        self.transform = make_transform(self.model.config["data"])
+        self.teacher_wnids = _teacher_wnids(self.teacher, self.model.categories)
+        self.matcher = None
+        if cues:
+            from .cues import load_cue_matcher
+
+            self.matcher = step(0.4, "the cue matcher", lambda: load_cue_matcher(self.hierarchy))
+        self.speech = None
+        self.speech_model_name = speech_model
+        if speech_model:
+            from .speech import load_speech_model
+
+            self.speech = step(0.7, f"Whisper ({speech_model})",
+                               lambda: load_speech_model(speech_model, device="cpu"))
+
+        def costs():
+            self.teacher_macs, self.teacher_params = count_macs(self.teacher), count_params(self.teacher)
+            self.nhl_macs, self.nhl_params = count_macs(self.model), count_params(self.model)
+
+        step(0.85, "cost counters", costs)
+        self._count_macs, self._count_params = count_macs, count_params
+        self._experts: OrderedDict[tuple[str, ...], _ExpertEntry] = OrderedDict()
+        self._expert_cache_size = max(1, int(expert_cache_size))
+        self._lock = threading.Lock()
+        self._macs_lock = threading.Lock()
+        self._export_dir = Path(tempfile.mkdtemp(prefix="hldemo-experts-"))
+        self._exports: OrderedDict[str, Path] = OrderedDict()
+        self._choices = _picker_choices(self.hierarchy)
+        self._choice_values = {v for _, v in self._choices}
+        step(0.95, "warm-up", self._warm_up)
+        self.load_seconds["total"] = time.perf_counter() - t_start
+        say(1.0, f"ready in {self.load_seconds['total']:.1f} s")
+
+    # --- public helpers ----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return (f"DemoEngine({self.checkpoint!r}, {len(self.model.categories)} categories, "
+                f"cues={self.matcher is not None}, speech={self.speech_model_name if self.speech else None})")
+
+    @property
+    def categories(self) -> list[str]:
+        """wnids of the full network's outputs."""
+        return self.model.categories
+
+    def picker_choices(self) -> list[tuple[str, str]]:
+        """``(label, value)`` pairs for a category picker: groups (levels 1..depth-1), then categories."""
+        return list(self._choices)
+
+    def name(self, key: str) -> str:
+        """Display name of a node id / wnid (the key itself when unknown)."""
+        node = self.hierarchy.nodes.get(key)
+        return node.name if node is not None else str(key)
+
+    def expert_for(self, categories: Iterable[str]) -> torch.nn.Module:
+        """The efficient expert for a set of wnids (cached; the full NHL for all categories)."""
+        return self._expert(tuple(sorted(set(categories)))).model
+
+    def cache_info(self) -> dict:
+        """Expert cache size and keys' lengths (for tests and monitoring)."""
+        with self._lock:
+            return {"size": len(self._experts), "max": self._expert_cache_size,
+                    "experts": [len(k) for k in self._experts]}
+
+    # --- cue ---------------------------------------------------------------------------------
+    def interpret(self, cue: object = None, audio: object = None) -> CueInfo:
+        """Understand a typed cue, or else transcribe and understand a spoken one. Never raises.
+
+        Args:
+            cue: typed text (wins when it is not empty).
+            audio: a file path, bytes, a ``(sample_rate, array)`` pair or a Gradio file dict.
+        """
+        t0 = time.perf_counter()
+        info = CueInfo()
+        try:
+            text = cue if isinstance(cue, str) else ("" if cue is None else cue)
+            has_text = bool(text.strip()) if isinstance(text, str) else bool(text)
+            if has_text:
+                info.source = "text"
+                self._match(info, text)
+            elif _has_audio(audio):
+                info.source = "speech"
+                if self.speech is None:
+                    info.message = "Speech recognition is not loaded in this demo: type the cue instead."
+                else:
+                    from .speech import transcribe
+
+                    tr = transcribe(self.speech, audio)
+                    info.transcript = tr.text if tr.understood else tr.raw_text
+                    info.transcript_message = tr.message
+                    info.notes.extend(tr.notes)
+                    if tr.understood:
+                        self._match(info, tr.text, transcript=tr.text)
+                    else:
+                        info.message = f"{tr.message} The full network is used."
+            else:
+                info.message = "No cue given: the full network is used."
+        except HLDemoError as e:
+            info.message = f"The cue could not be used: {e}"
+        except Exception as e:  # never let a cue break a request
+            log.exception("cue interpretation failed")
+            info.message = f"The cue could not be used (internal error: {type(e).__name__})."
+        info.ms = _ms(t0)
+        return info
+
+    def _match(self, info: CueInfo, text: object, transcript: str | None = None) -> None:
+        if self.matcher is None:
+            info.text = str(text)[:300]
+            info.message = "The cue matcher is not loaded in this demo: pick categories instead."
+            return
+        r = self.matcher.match(text, transcript=transcript)
+        info.text = r.text
+        info.understood = r.understood
+        info.message = r.message
+        info.nodes = list(r.node_ids)
+        info.inhibit_nodes = [m.node for m in r.inhibited]
+        info.inhibit = list(r.inhibit)
+        info.details = r.to_dict()
+        info.notes.extend(r.notes)
+
+    # --- the request -------------------------------------------------------------------------
+    def run(self, image: object, cue: object = None, audio: object = None, selection: Sequence[str] | None = None,
+            mode: str = DEFAULT_MODE, gain: float = DEFAULT_GAIN, *, top_k: int = TOP_K,
+            progress: ProgressFn | None = None) -> DemoResult:
+        """One demo request. Never raises: problems are reported in the result.
+
+        Args:
+            image: a file path, bytes, NumPy array or PIL image (checked before decoding).
+            cue: typed cue (optional).
+            audio: spoken cue (optional; used when ``cue`` is empty).
+            selection: picker entries (node ids, wnids or names); None or empty: the cue's nodes.
+            mode: ``"enhance"`` (expert + gain on the selection) or ``"inhibit"`` (full network,
+                selection turned down by ``1 / gain``).
+            gain: attention strength in [1, 8]; 1 means no attention.
+            top_k: length of the prediction lists.
+            progress: called as ``progress(fraction, message)``.
+
+        Returns:
+            A :class:`DemoResult`.
+        """
+        say = progress or (lambda f, m: None)
+        t_total = time.perf_counter()
+        result = DemoResult()
+        try:
+            self._run(result, image, cue, audio, selection, mode, gain, int(top_k), say)
+        except HLDemoError as e:
+            result.ok, result.message = False, str(e)
+        except Exception as e:  # a bug must not take the server down: report it
+            log.exception("demo request failed")
+            result.ok = False
+            result.message = f"Something went wrong inside the demo ({type(e).__name__}: {e})."
+        if not result.explanation:
+            result.explanation = result.message
+        result.timings_ms["total"] = _ms(t_total)
+        return result
+
+    def _run(self, result: DemoResult, image, cue, audio, selection, mode, gain, top_k: int, say: ProgressFn) -> None:
+        from .data import load_image
+
+        timings = result.timings_ms
+        result.mode, result.gain = self._check_control(mode, gain, result.notes)
+        say(0.05, "understanding the cue")
+        result.cue = self.interpret(cue, audio)
+        timings["cue"] = result.cue.ms
+
+        # the image first: a bad image ends the request (with the cue still reported)
+        say(0.3, "reading the image")
+        t0 = time.perf_counter()
+        try:
+            if image is None or (isinstance(image, str) and not image.strip()):
+                raise InputError("no image given: upload a photo, use the webcam or paste one")
+            if isinstance(image, dict):  # a Gradio FileData dict
+                image = image.get("path") or image.get("url")
+            pil = load_image(image)
+            x = self.transform(pil).unsqueeze(0)
+        except InputError as e:
+            text = str(e)
+            if isinstance(image, (str, Path)):  # the server's temp path means nothing to the user
+                text = text.replace(str(image), Path(image).name)
+            result.message = f"Could not use the image: {text.rstrip('.')}."
+            result.explanation = result.message
+            return
+        timings["image"] = _ms(t0)
+
+        # selection -> expert categories and attention gains
+        self._select(result, selection)
+        key = tuple(result.categories)
+        entry = self._expert(key)
+        target = entry.model
+        result.active_nodes = [list(ids) for ids in target.head.node_ids]
+        result.gains = self._gains(result, target)
+
+        say(0.5, "running the networks")
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            teacher_logits = self.teacher(x)
+            timings["teacher"] = _ms(t0)
+            t0 = time.perf_counter()
+            features = self.model.trunk(x)
+            timings["trunk"] = _ms(t0)
+            t0 = time.perf_counter()
+            nhl_logits = self.model.head(features)
+            timings["nhl_head"] = _ms(t0)
+            if target is self.model:
+                expert_logits = nhl_logits
+                timings["expert_head"] = timings["nhl_head"]
+            else:
+                t0 = time.perf_counter()
+                expert_logits = target.head(features)
+                timings["expert_head"] = _ms(t0)
+            if result.gains:
+                t0 = time.perf_counter()
+                attention_logits = target.head(features, result.gains)
+                timings["attention_head"] = _ms(t0)
+            else:
+                attention_logits = expert_logits
+
+        result.teacher = self._top(teacher_logits, self.teacher_wnids, top_k)
+        result.nhl = self._top(nhl_logits, self.model.categories, top_k)
+        result.expert = self._top(expert_logits, target.categories, top_k)
+        result.expert_attention = self._top(attention_logits, target.categories, top_k)
+        ms_nhl = timings["trunk"] + timings["nhl_head"]
+        ms_expert = timings["trunk"] + timings["expert_head"]
+        result.costs = [
+            self._cost("teacher", self.teacher_macs, self.teacher_params, timings["teacher"], timings["teacher"]),
+            self._cost("full NHL", self.nhl_macs, self.nhl_params, ms_nhl, timings["teacher"]),
+            self._cost("expert", entry.macs, entry.params, ms_expert, timings["teacher"]),
+        ]
+        result.ok = True
+        result.message = self._status(result)
+        result.explanation = self._explain(result)
+        say(1.0, "done")
+
+    # --- steps -------------------------------------------------------------------------------
+    @staticmethod
+    def _check_control(mode: object, gain: object, notes: list[str]) -> tuple[str, float]:
+        m = str(mode).strip().lower() if mode is not None else DEFAULT_MODE
+        if m not in MODES:
+            notes.append(f"unknown attention mode {mode!r}: '{DEFAULT_MODE}' used")
+            m = DEFAULT_MODE
+        try:
+            g = float(gain) if gain is not None else DEFAULT_GAIN
+        except (TypeError, ValueError):
+            notes.append(f"attention gain {gain!r} is not a number: {DEFAULT_GAIN:g} used")
+            g = DEFAULT_GAIN
+        if not math.isfinite(g):
+            notes.append(f"attention gain {gain!r} is not a finite number: {DEFAULT_GAIN:g} used")
+            g = DEFAULT_GAIN
+        elif not MIN_GAIN <= g <= MAX_GAIN:
+            clamped = min(max(g, MIN_GAIN), MAX_GAIN)
+            notes.append(f"attention gain {g:g} is outside {MIN_GAIN:g}-{MAX_GAIN:g}: {clamped:g} used")
+            g = clamped
+        return m, g
+
+    def _resolve_items(self, items: Sequence[object], notes: list[str]) -> tuple[list[str], set[str]]:
+        """Picker entries -> (node ids, categories); unknown entries are reported and skipped."""
+        ids: list[str] = []
+        cats: set[str] = set()
+        unknown: list[str] = []
+        for item in items:
+            key = item if isinstance(item, str) else ("" if item is None else str(item))
+            key = key.strip()
+            if not key:
+                continue
+            if key not in self._choice_values and " — " in key:  # a label pasted instead of a value
+                key = key.split(" — ")[0].strip()
+            try:
+                node = self.hierarchy.node(key)
+            except UnknownCategoryError:
+                unknown.append(key)
+                continue
+            if node.id == self.hierarchy.root.id:
+                cats.update(self.hierarchy.categories)
+                continue
+            if node.id not in ids:
+                ids.append(node.id)
+            cats.update(node.categories)
+        if unknown:
+            shown = ", ".join(repr(u[:40]) for u in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+            notes.append(f"ignored picker entries that name no category: {shown}")
+        return ids, cats
+
+    def _select(self, result: DemoResult, selection: Sequence[str] | None) -> None:
+        cue = result.cue
+        items = [selection] if isinstance(selection, str) else list(selection or [])
+        ids, cats = self._resolve_items(items, result.notes) if items else ([], set())
+        if ids or cats:
+            result.selection_source = "picker"
+        elif cue.nodes:
+            result.selection_source = "cue"
+            ids, cats = self._resolve_items(cue.nodes, result.notes)
+        elif items:
+            result.notes.append("none of the picker entries names a category: the full network is used")
+        inhibited_by_cue = set(cue.inhibit)
+        if cats and inhibited_by_cue and result.mode == "enhance":
+            kept = cats - inhibited_by_cue
+            if not kept:
+                result.notes.append("everything selected is also negated by the cue: the full network is used")
+            cats = kept
+        result.selection = ids
+        all_cats = set(self.model.categories)
+        cats &= all_cats
+        if result.mode == "inhibit" or not cats or cats == all_cats:
+            result.expert_is_full = True
+            result.categories = list(self.model.categories)
+        else:
+            result.expert_is_full = False
+            result.categories = sorted(cats)
+
+    def _gains(self, result: DemoResult, target) -> dict[str, float]:
+        branches = {nid for level in target.head.node_ids for nid in level}
+        gains: dict[str, float] = {}
+        g = result.gain
+        if g != 1.0:
+            on_selection = g if result.mode == "enhance" else 1.0 / g
+            for nid in result.selection:
+                if nid in branches:
+                    gains[nid] = on_selection
+            for nid in result.cue.inhibit_nodes:
+                if nid in branches:
+                    gains[nid] = 1.0 / g
+        return gains
+
+    def _expert(self, key: tuple[str, ...]) -> _ExpertEntry:
+        """The cached expert for a sorted category tuple (LRU; built and costed on a miss)."""
+        from .expert import build_expert
+
+        full = not key or len(key) == len(self.model.categories)
+        if full:
+            return _ExpertEntry(self.model, self.nhl_macs, self.nhl_params)
+        with self._lock:
+            entry = self._experts.get(key)
+            if entry is not None:
+                self._experts.move_to_end(key)
+                return entry
+        expert = build_expert(self.model, list(key)).eval()
+        with self._macs_lock:  # FlopCounterMode: one at a time
+            macs = self._count_macs(expert)
+        entry = _ExpertEntry(expert, macs, self._count_params(expert))
+        with self._lock:
+            entry = self._experts.setdefault(key, entry)  # another thread may have built it too
+            self._experts.move_to_end(key)
+            while len(self._experts) > self._expert_cache_size:
+                self._experts.popitem(last=False)
+        return entry
+
+    def _top(self, logits: torch.Tensor, wnids: Sequence[str], k: int) -> list[Prediction]:
+        p = torch.softmax(logits[0].float(), dim=-1)
+        values, idx = p.topk(min(max(k, 1), len(wnids)))
+        return [Prediction(wnids[i], self.name(wnids[i]), round(float(v), 6)) for v, i in zip(values.tolist(), idx.tolist())]
+
+    def _cost(self, model: str, macs: int, params: int, ms: float, teacher_ms: float) -> Cost:
+        def saved(a: float, b: float) -> float:
+            return round(100.0 * (1.0 - a / b), 1) if b else 0.0
+
+        return Cost(model, round(macs / 1e9, 4), round(params / 1e6, 3), round(ms, 2),
+                    saved(macs, self.teacher_macs), saved(params, self.teacher_params), saved(ms, teacher_ms))
+
+    # --- words -------------------------------------------------------------------------------
+    def _selection_words(self, result: DemoResult) -> str:
+        names = [self.name(n) for n in result.selection]
+        if not names:
+            return ""
+        return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+    def _status(self, result: DemoResult) -> str:
+        if result.mode == "inhibit" and result.selection:
+            return (f"Inhibit mode: the full network ran with {self._selection_words(result)} turned down "
+                    f"(gain 1/{result.gain:g}).")
+        if result.expert_is_full:
+            if result.selection and len(result.categories) == len(self.model.categories):
+                return "Everything is selected: the expert is the full network (no savings)."
+            if result.cue.source != "none" and not result.cue.understood:
+                return f"{result.cue.message.rstrip('.')}; nothing is selected, so the full network ran."
+            if result.cue.inhibit_nodes and not result.selection:
+                return (f"The cue only says what to ignore: the full network ran with "
+                        f"{', '.join(self.name(n) for n in result.cue.inhibit_nodes[:3])} turned down.")
+            return "Nothing is selected: the full network ran over all categories."
+        n = len(result.categories)
+        return (f"Expert for {self._selection_words(result)} ({n} categor{'y' if n == 1 else 'ies'}, "
+                f"from the {result.selection_source}).")
+
+    def _explain(self, result: DemoResult) -> str:
+        top = result.expert_attention[0] if result.expert_attention else None
+        plain = result.expert[0] if result.expert else None
+        teacher = result.teacher[0] if result.teacher else None
+        expert_cost = result.costs[2] if len(result.costs) > 2 else None
+        said = ""
+        if result.cue.source == "speech" and result.cue.transcript:
+            said = f"You said “{result.cue.transcript.strip()}”"
+        elif result.cue.source == "text" and result.cue.text:
+            said = f"You typed “{_clip(result.cue.text, 40)}”"
+        what = self._selection_words(result)
+        n_all = len(self.model.categories)
+        negated = ", ".join(self.name(n) for n in result.cue.inhibit_nodes[:2])
+        if result.mode == "inhibit" and result.selection:
+            head = (f"{said + ', so t' if said else 'T'}he full network ran with the {what} branches turned "
+                    f"down ÷{result.gain:g}")
+        elif result.expert_is_full and negated and not result.selection:
+            head = (f"{said + ', so t' if said else 'T'}he full network looked at all {n_all} categories "
+                    f"with {negated} turned down ÷{result.gain:g}")
+        elif result.expert_is_full:
+            if said and not result.cue.understood:
+                head = f"{said} but it names no category, so the full network looked at all {n_all} categories"
+            elif result.selection:
+                head = f"Everything was selected, so the full network looked at all {n_all} categories"
+            else:
+                head = f"Nothing was selected, so the full network looked at all {n_all} categories"
+        else:
+            head = (f"{said + ', so o' if said else 'O'}nly the {len(result.categories)} categories under {what} were "
+                    f"computed ({expert_cost.gmacs_saved_pct:.0f}% fewer GMACs than the teacher)")
+            if result.gains:
+                head += f" and boosted ×{result.gain:g}"
+        tail = ""
+        if top is not None:
+            tail = f": it says “{top.name}” ({top.probability:.0%})"
+            if plain is not None and plain.wnid != top.wnid:
+                tail += f", without attention “{plain.name}”"
+            if teacher is not None:
+                tail += (", as the teacher does" if teacher.wnid == top.wnid
+                         else f"; the teacher says “{teacher.name}”")
+        return head + tail + "."
+
+    # --- export ------------------------------------------------------------------------------
+    def export_expert(self, selection: Sequence[str] | None = None, cue: object = None,
+                      folder: str | Path | None = None) -> Path:
+        """Save the expert for a selection (or a cue's nodes) as a standalone checkpoint, zipped.
+
+        The zip holds ``head.safetensors``, ``config.json``, ``hierarchy.json`` (the tree pruned to
+        the expert's categories, so :func:`hldemo.checkpoint.load_model` rebuilds exactly this
+        expert) and a README. Cached per category set.
+
+        Raises:
+            HLDemoError: nothing selected (the full network is the shipped checkpoint already).
+        """
+        from .checkpoint import save_model
+        from .model import NHL
+
+        result = DemoResult()
+        result.cue = self.interpret(cue) if cue else CueInfo()
+        self._select(result, selection)
+        if result.expert_is_full:
+            raise InputError("select some categories first: the expert for everything is the full network")
+        key = tuple(result.categories)
+        digest = hashlib.sha1("\n".join(key).encode()).hexdigest()[:10]
+        with self._lock:
+            cached = self._exports.get(digest)
+            if cached is not None and cached.exists() and folder is None:
+                self._exports.move_to_end(digest)
+                return cached
+        expert = self._expert(key).model
+        pruned = _sub_hierarchy(self.hierarchy, set(key))
+        names = [self.name(n) for n in result.selection] or [self.name(w) for w in key[:3]]
+        config = dict(self.model.config)
+        config.update(name=f"{config.get('name', 'nhl')}-expert-{digest}",
+                      description=f"Efficient expert for {', '.join(names)} ({len(key)} categories), cut from "
+                                  f"{self.checkpoint} without retraining (hldemo).",
+                      expert_of=self.checkpoint, expert_selection=list(result.selection))
+        base = Path(folder) if folder is not None else self._export_dir
+        out_dir = base / f"expert-{digest}"
+        save_model(NHL(expert.trunk, expert.head, pruned, config), out_dir)
+        (out_dir / "README.md").write_text(_EXPORT_README.format(
+            names=", ".join(names), n=len(key), source=self.checkpoint, backbone=config.get("backbone"),
+            gmacs=self._expert(key).macs / 1e9), encoding="utf-8")
+        zip_path = base / f"hldemo-expert-{len(key)}cats-{digest}.zip"
+        with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for f in sorted(out_dir.iterdir()):
+                zf.write(f, arcname=f"expert-{digest}/{f.name}")
+        if folder is None:
+            with self._lock:
+                self._exports[digest] = zip_path
+                while len(self._exports) > EXPORT_CACHE_SIZE:
+                    _, old = self._exports.popitem(last=False)
+                    old.unlink(missing_ok=True)
+        return zip_path
+
+    # --- internals ---------------------------------------------------------------------------
+    def _warm_up(self) -> None:
+        """One forward of every network (first calls pay for lazy initialisation)."""
+        x = torch.zeros(1, 3, 224, 224)
+        with torch.inference_mode():
+            self.teacher(x)
+            self.model.head(self.model.trunk(x))
+
+
+_EXPORT_README = """# hldemo efficient expert
+
+Expert for: {names} ({n} categories), cut from the NHL checkpoint `{source}` without retraining.
+Cost: {gmacs:.3f} GMACs per 224x224 image (trunk included).
+
+Files: `head.safetensors` (branch weights), `config.json` (architecture, preprocessing),
+`hierarchy.json` (the category tree, pruned to this expert's categories).
+The trunk is the frozen `{backbone}` ImageNet backbone, loaded by name.
+
+```python
+from hldemo.checkpoint import load_model
+expert = load_model("path/to/this/folder")      # an NHL over the expert's categories
+logits = expert(images)                         # softmax over them = restricted softmax
+```
+"""
+
+
+# --- module helpers ------------------------------------------------------------------------------
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000.0, 2)
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _has_audio(audio: object) -> bool:
+    if audio is None:
+        return False
+    if isinstance(audio, str):
+        return bool(audio.strip())
+    if isinstance(audio, dict):
+        return bool(audio.get("path") or audio.get("url"))
+    return True
+
+
+def _checkpoint_backbone(checkpoint: str | Path) -> str:
+    """The teacher a checkpoint's config names (the default backbone when it cannot be read here:
+    :func:`hldemo.checkpoint.load_model` then reports the broken checkpoint)."""
+    import json
+
+    from .backbone import DEFAULT_BACKBONE
+    from .checkpoint import CHECKPOINT_DIR, CONFIG_FILE
+
+    for folder in (Path(checkpoint), CHECKPOINT_DIR / str(checkpoint)):
+        try:
+            return str(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))["backbone"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return DEFAULT_BACKBONE
+
+
+def _teacher_wnids(teacher: torch.nn.Module, categories: Sequence[str]) -> list[str]:
+    """wnids of the teacher's outputs: ImageNet-1k index order (= sorted wnids)."""
+    n = getattr(teacher, "num_classes", None)
+    if n == len(categories) and list(categories) == sorted(categories):
+        return list(categories)
+    try:
+        import timm.data
+
+        names = timm.data.ImageNetInfo().label_names()
+        if n is None or len(names) == n:
+            return list(names)
+    except Exception:  # timm without ImageNetInfo
+        pass
+    raise HLDemoError(f"cannot name the teacher's {n} outputs")
+
+
+def _picker_choices(hierarchy) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for level in range(1, hierarchy.depth):
+        for node in hierarchy.level(level):
+            parent = hierarchy.nodes[node.parent].name if node.parent and node.parent != hierarchy.root.id else ""
+            where = f" in {parent}" if parent else ""
+            out.append((f"{node.name} — group{where}, {len(node.categories)} categories", node.id))
+    cats = sorted(hierarchy.level(hierarchy.depth), key=lambda n: n.name.casefold())
+    for node in cats:
+        parent = hierarchy.nodes[node.parent].name if node.parent else ""
+        out.append((f"{node.name} — category in {parent}", node.id))
+    return out
+
+
+def _sub_hierarchy(hierarchy, keep: set[str]):
+    """The tree pruned to the branches on the paths of ``keep`` (wnids), same ids and order."""
+    from .hierarchy import Hierarchy
+
+    def prune(raw: dict) -> dict | None:
+        children = raw.get("children")
+        if not children:
+            return dict(raw) if str(raw["id"]) in keep else None
+        kept = [c for c in (prune(ch) for ch in children) if c is not None]
+        if not kept:
+            return None
+        return dict(raw, children=kept)
+
+    data = dict(hierarchy.to_dict())
+    data["root"] = prune(data["root"])
+    data["id"] = f"{hierarchy.id}-expert"
+    data["description"] = f"'{hierarchy.id}' pruned to {len(keep)} categories"
+    return Hierarchy(data)

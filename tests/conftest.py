@@ -57,3 +57,49 @@ def photo_batch(teacher):
     tf = make_transform(data_config(teacher))
     files = [PHOTOS / n for n in names]
     return torch.stack([tf(load_image(f)) for f in files]), [wnid_of(f) for f in files]
+
+
+# --- the demo (hldemo/demo.py, app.py) ------------------------------------------------------------
+DEMO_CHECKPOINT_ENV = "HLDEMO_TEST_CHECKPOINT"
+
+
+@pytest.fixture(scope="session")
+def demo_checkpoint():
+    """The checkpoint the demo tests run on: ``$HLDEMO_TEST_CHECKPOINT``, else the shipped
+    ``checkpoints/nhl_lite0``, else the teacher-initialised ``runs/nhl_lite0/init`` (same format)."""
+    chosen = os.environ.get(DEMO_CHECKPOINT_ENV)
+    candidates = [chosen] if chosen else [str(ROOT / "checkpoints" / "nhl_lite0"), str(ROOT / "runs" / "nhl_lite0" / "init")]
+    for c in candidates:
+        if (Path(c) / "head.safetensors").is_file():
+            return c
+    pytest.skip(f"no NHL checkpoint for the demo tests (tried {candidates})")
+
+
+@pytest.fixture(scope="session")
+def demo_engine(teacher, demo_checkpoint):
+    """The demo engine with every model loaded (teacher shared with the other fixtures)."""
+    from hldemo.demo import DemoEngine
+
+    return DemoEngine(demo_checkpoint, teacher=teacher)
+
+
+@pytest.fixture(scope="session")
+def demo_app(demo_engine):
+    """``app.py``'s Gradio app, launched in-process on a free loopback port; yields ``(demo, url)``."""
+    import importlib.util
+    import socket
+    import sys
+
+    spec = importlib.util.spec_from_file_location("hldemo_app", ROOT / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    sys.modules["hldemo_app"] = app
+    spec.loader.exec_module(app)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = app.build_demo(demo_engine)
+    app.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield demo, f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()

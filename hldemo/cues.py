@@ -76,8 +76,10 @@ MATCH_THRESHOLD = 0.50  # cosine similarity below which a phrase names nothing
 TYPO_CUTOFF = 0.80  # difflib ratio for correcting a misspelt word against the hierarchy's words
 TYPO_MIN_LEN = 4  # shorter words are not corrected (too ambiguous: "kat" -> cat/hat/bat)
 TIE_MARGIN = 0.02  # unrelated nodes this close to the best are selected too ("elephant": both kinds)
+TIE_MIN_SCORE = 0.70  # ... but only for confident matches (near-ties of weak matches are noise)
 N_ALTERNATIVES = 3  # runner-up nodes reported per phrase
 EMBED_BATCH = 128
+QUERY_CACHE_SIZE = 4096  # embeddings of recent cues kept in memory
 QUERY_THREADS = 1  # a few words embed fastest on one thread: no barrier waits when cores are busy
 CACHE_VERSION = 1  # bump when node texts change: on-disk embedding caches are then rebuilt
 
@@ -434,20 +436,15 @@ def _encode(model, texts: Sequence[str], threads: int | None = None) -> np.ndarr
     """Normalised embeddings of ``texts`` (float32, one row each).
 
     Args:
-        threads: torch CPU threads to use meanwhile (restored after); None leaves torch's setting.
+        threads: torch CPU threads to use meanwhile (see :func:`hldemo.speech.limit_torch_threads`).
     """
     import torch
 
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        with torch.inference_mode():
-            emb = model.encode(list(texts), batch_size=EMBED_BATCH, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
-    finally:
-        if threads:
-            torch.set_num_threads(previous)
+    from .speech import limit_torch_threads
+
+    with limit_torch_threads(threads), torch.inference_mode():
+        emb = model.encode(list(texts), batch_size=EMBED_BATCH, normalize_embeddings=True,
+                           convert_to_numpy=True, show_progress_bar=False)
     return np.asarray(emb, dtype=np.float32)
 
 
@@ -635,13 +632,17 @@ class CueMatcher:
         return emb
 
     def _embed_queries(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._query_cache]
+        if not texts:
+            return np.zeros((0, self._emb.shape[1]), np.float32)
+        found = {t: self._query_cache.get(t) for t in dict.fromkeys(texts)}
+        missing = [t for t, e in found.items() if e is None]
         if missing:
             for t, e in zip(missing, _encode(self.embedder, missing, QUERY_THREADS)):
-                if len(self._query_cache) > 4096:
+                found[t] = e
+                if len(self._query_cache) >= QUERY_CACHE_SIZE:
                     self._query_cache.clear()
                 self._query_cache[t] = e
-        return np.stack([self._query_cache[t] for t in texts]) if texts else np.zeros((0, self._emb.shape[1]))
+        return np.stack([found[t] for t in texts])
 
     def node_scores(self, text: str) -> dict[str, float]:
         """Cosine similarity of ``text`` to every node (max over the node's texts)."""
@@ -679,17 +680,31 @@ class CueMatcher:
                 or all(p in self._known for p in w.split("-"))]
 
     def _correct(self, phrase: str) -> tuple[str, list[str]]:
-        """Replace unknown words by close words of the hierarchy's vocabulary."""
+        """Replace unknown words by close words of the hierarchy's vocabulary.
+
+        All-or-nothing: when a word stays unknown ("lorem ipsum dolor"), the phrase is left as it
+        is, since correcting one word of gibberish ("dolor" -> "door") invents a cue.
+        """
         words, fixes = phrase.split(), []
         for i, w in enumerate(words):
-            if len(w) < TYPO_MIN_LEN or w in self._known or w in _STOPWORDS or any(s in self._known for s in _singular(w)):
+            if w in self._known or w in _STOPWORDS or any(s in self._known for s in _singular(w)):
                 continue
-            cand = difflib.get_close_matches(w, [v for v in self._vocab if abs(len(v) - len(w)) <= 2],
-                                             n=1, cutoff=TYPO_CUTOFF)
-            if cand:
-                fixes.append(f"'{w}' read as '{cand[0]}'")
-                words[i] = cand[0]
+            if not w.isalpha():
+                continue
+            cand = [] if len(w) < TYPO_MIN_LEN else difflib.get_close_matches(
+                w, self._vocab_by_len(len(w)), n=1, cutoff=TYPO_CUTOFF)
+            if not cand:
+                return phrase, []
+            fixes.append(f"'{w}' read as '{cand[0]}'")
+            words[i] = cand[0]
         return " ".join(words), fixes
+
+    def _vocab_by_len(self, n: int) -> list[str]:
+        if not hasattr(self, "_vocab_len"):
+            self._vocab_len: dict[int, list[str]] = {}
+            for v in self._vocab:
+                self._vocab_len.setdefault(len(v), []).append(v)
+        return [v for k in range(n - 2, n + 3) for v in self._vocab_len.get(k, ())]
 
     def _best(self, scores: np.ndarray) -> tuple[int, list[int]]:
         """Index of the best node (the most specific one among exact ties) and the runners-up."""
@@ -769,7 +784,8 @@ class CueMatcher:
                     self._add(result, m)
                     for j in alts:
                         n = self.hierarchy.nodes[self._node_ids[j]]
-                        if scores[j] >= score - TIE_MARGIN and not self._related(n.id, m.node):
+                        if (score >= TIE_MIN_SCORE and scores[j] >= score - TIE_MARGIN
+                                and not self._related(n.id, m.node)):
                             self._add(result, self._match_node(n, float(scores[j]), f"as similar as {m.name}",
                                                                phrase, negated))
                         else:

@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -95,7 +96,39 @@ _BRACKETED = re.compile(r"[\[(*♪]+\s*([^\])*♪]*)\s*[\])*♪]+")
 _WORD = re.compile(r"[a-z0-9']+")
 
 
-# --- cache ---------------------------------------------------------------------------------------
+# --- shared helpers ------------------------------------------------------------------------------
+_THREADS_LOCK = threading.Lock()
+_threads_active = 0
+_threads_saved = 0
+
+
+@contextlib.contextmanager
+def limit_torch_threads(threads: int | None):
+    """Run a block with torch limited to ``threads`` CPU threads; thread-safe and re-entrant.
+
+    torch's thread count is process-wide: while any caller is inside, it stays at ``threads``, and the
+    original count comes back when the last one leaves. ``None`` or 0 changes nothing.
+    """
+    global _threads_active, _threads_saved
+    if not threads:
+        yield
+        return
+    import torch
+
+    with _THREADS_LOCK:
+        if _threads_active == 0:
+            _threads_saved = torch.get_num_threads()
+            torch.set_num_threads(threads)
+        _threads_active += 1
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _threads_active -= 1
+            if _threads_active == 0:
+                torch.set_num_threads(_threads_saved)
+
+
 def cache_dir() -> Path:
     """Directory for converted checkpoints and other derived files.
 
@@ -387,6 +420,7 @@ def _alignment_heads(model, config: Path | None) -> None:
 
 _MODELS: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
+_DECODE_LOCK = threading.Lock()
 
 
 def load_speech_model(name_or_path: str | Path = DEFAULT_SPEECH_MODEL, device: str | None = None):
@@ -545,8 +579,8 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
         language: language code; default: ``"en"`` for English-only models, detected otherwise.
         task: ``"transcribe"``, or ``"translate"`` (to English; multilingual models only).
         max_tokens: token cap of the decoder.
-        threads: torch CPU threads to use meanwhile (restored afterwards; ignored on GPU). Note that
-            torch's thread count is process-wide.
+        threads: torch CPU threads to use meanwhile (see :func:`limit_torch_threads`; ignored on
+            GPU). Transcriptions run one at a time (they share the model's key/value cache hooks).
 
     Returns:
         A :class:`Transcript`; ``transcript.understood`` tells whether ``transcript.text`` is usable.
@@ -573,18 +607,14 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
     options = whisper.DecodingOptions(
         task=task, language=language, temperature=0.0, sample_len=max_tokens, without_timestamps=True,
         fp16=device.type == "cuda")
-    previous = torch.get_num_threads()
-    if threads and device.type == "cpu":
-        torch.set_num_threads(threads)
     try:
-        with torch.no_grad():
+        # one decode at a time: whisper's key/value cache hooks live on the shared model
+        with _DECODE_LOCK, limit_torch_threads(threads if device.type == "cpu" else None), torch.no_grad():
             result = whisper.decode(model, mel, options)
     except Exception as e:  # a broken model or an out-of-memory error: report, don't crash the app
         log.exception("Whisper decoding failed")
         return Transcript(status="error", message=f"Speech recognition failed: {_short(e)}",
                           seconds=time.perf_counter() - t0, **base)
-    finally:
-        torch.set_num_threads(previous)
     raw = result.text.strip()
     stats = dict(raw_text=raw, language=result.language, avg_logprob=float(result.avg_logprob),
                  no_speech_prob=float(result.no_speech_prob), compression_ratio=float(result.compression_ratio))

@@ -103,3 +103,19 @@ def demo_app(demo_engine):
         yield demo, f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def whisper_tiny():
+    """Whisper tiny.en from the PyPI package, converted once and cached (hldemo.speech)."""
+    from hldemo.speech import load_speech_model
+
+    return load_speech_model("tiny.en", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def cue_matcher(curated):
+    """The cue matcher of the curated hierarchy (real all-MiniLM-L6-v2; node embeddings cached)."""
+    from hldemo.cues import load_cue_matcher
+
+    return load_cue_matcher(curated)

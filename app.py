@@ -138,14 +138,13 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
             with gr.Column(scale=3, min_width=480):
                 explanation = gr.Markdown("Upload a photo (or pick an example below) and press **Run**.",
                                           elem_id="explanation")
+                transcript = gr.Markdown(elem_id="transcript")
+                cue_info = gr.Markdown(elem_id="cue-info")
                 with gr.Row():
-                    transcript = gr.Markdown(elem_id="transcript")
-                    cue_info = gr.Markdown(elem_id="cue-info")
-                with gr.Row():
-                    top_teacher = gr.Label(num_top_classes=5, label="Teacher (EfficientNet-Lite0)", elem_id="top-teacher")
-                    top_nhl = gr.Label(num_top_classes=5, label="Full NHL", elem_id="top-nhl")
-                    top_expert = gr.Label(num_top_classes=5, label="Expert", elem_id="top-expert")
-                    top_attention = gr.Label(num_top_classes=5, label="Expert + attention", elem_id="top-attention")
+                    top_teacher = gr.Label(num_top_classes=5, show_heading=False, label="Teacher (EfficientNet-Lite0)", elem_id="top-teacher")
+                    top_nhl = gr.Label(num_top_classes=5, show_heading=False, label="Full NHL", elem_id="top-nhl")
+                    top_expert = gr.Label(num_top_classes=5, show_heading=False, label="Expert", elem_id="top-expert")
+                    top_attention = gr.Label(num_top_classes=5, show_heading=False, label="Expert + attention", elem_id="top-attention")
                 costs = gr.HTML(render.cost_table_html([]), label="Cost", elem_id="cost-panel")
                 picture = gr.HTML(render.hierarchy_svg(hierarchy, title="The category hierarchy"),
                                   label="Hierarchy", elem_id="hierarchy-picture")
@@ -163,7 +162,7 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
         run.click(classify, inputs, outputs, api_name="classify", concurrency_limit=CONCURRENCY,
                   concurrency_id="networks")
         cue.submit(classify, inputs, outputs, api_name="classify_on_submit", concurrency_id="networks")
-        cue.input(interpret, [cue], [cue_info, picker], api_name="interpret", trigger_mode="always_last",
+        cue.change(interpret, [cue], [cue_info, picker], api_name="interpret", trigger_mode="always_last",
                   show_progress="hidden", concurrency_limit=4)
         for event in (audio.stop_recording, audio.upload):
             event(transcribe, [audio], [cue, transcript, cue_info, picker],

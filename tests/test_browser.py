@@ -1,0 +1,93 @@
+"""End to end in a real browser: Debian chromium driven by Python Playwright (never ``playwright install``).
+
+Uploads a photo, types a cue, runs, reads the predictions and the cost panel from the page, and saves
+a screenshot. Every request that leaves the loopback interface is blocked and recorded: the page must
+render without a CDN.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CAT = ROOT / "examples" / "photos" / "cat_chelsea.jpg"
+CHROMIUM = os.environ.get("HLDEMO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
+TIMEOUT_MS = 60_000
+SCREENSHOT_ENV = "HLDEMO_SCREENSHOT_DIR"  # also copy the screenshot here (for looking at it)
+
+pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def test_upload_cue_run_read_results(demo_app, browser, tmp_path):
+    _, url = demo_app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    external: list[str] = []
+
+    def gate(route):
+        parsed = urlparse(route.request.url)
+        if parsed.scheme in ("data", "blob") or parsed.hostname in LOCAL_HOSTS or parsed.hostname is None:
+            return route.continue_()
+        external.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", gate)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url, wait_until="networkidle", timeout=TIMEOUT_MS)
+
+    page.locator("#image-input input[type=file]").set_input_files(str(CAT))
+    page.locator("#image-input img").first.wait_for(timeout=TIMEOUT_MS)  # the preview is shown
+    cue = page.locator("#cue-input textarea")
+    cue.fill("meow")
+    # the cue pre-fills the picker
+    page.wait_for_function("document.querySelector('#picker').innerText.includes('domestic cat')", timeout=TIMEOUT_MS)
+    page.locator("#run-button").click()
+    page.wait_for_function("document.querySelector('#explanation').innerText.includes('computed')",
+                           timeout=TIMEOUT_MS)
+    page.locator("#cost-table tbody tr").first.wait_for(timeout=TIMEOUT_MS)
+
+    explanation = page.locator("#explanation").inner_text()
+    assert "meow" in explanation and "domestic cat" in explanation
+    expert_top = page.locator("#top-attention").inner_text()
+    teacher_top = page.locator("#top-teacher").inner_text()
+    assert re.search(r"(tabby|tiger cat|Persian cat|Siamese cat|Egyptian cat)", expert_top), expert_top
+    assert "%" in teacher_top and "%" in expert_top
+
+    rows = {r.get_attribute("data-model"): r.locator("td").all_inner_texts()
+            for r in page.locator("#cost-table tbody tr").all()}
+    assert set(rows) == {"teacher", "full NHL", "expert"}
+    gmacs = {k: float(v[1]) for k, v in rows.items()}
+    assert gmacs["expert"] < gmacs["full NHL"] and gmacs["expert"] < gmacs["teacher"]
+    assert rows["expert"][2].startswith("−")  # savings against the teacher, in percent
+    assert "fewer GMACs" in page.locator("#cost-table").inner_text()
+    assert page.locator("#hierarchy-picture svg").count() == 1
+    assert "domestic cat" in page.locator("#hierarchy-picture").inner_text()
+
+    shot = tmp_path / "demo.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get(SCREENSHOT_ENV):
+        Path(os.environ[SCREENSHOT_ENV]).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(os.environ[SCREENSHOT_ENV]) / shot.name)
+    assert not external, f"the page tried to load from outside: {external}"
+    assert not errors, errors
+    page.close()

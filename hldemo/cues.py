@@ -574,7 +574,6 @@ class CueMatcher:
         self._starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
         self._texts = [r[2] for r in rows]
         self._kinds = [r[1] for r in rows]
-        self._owners = owners
         self._emb = self._embed_nodes(self._texts, cache)
         # exact names/synonyms -> node ids, and their plurals -> node ids (looked up second)
         self._exact: dict[str, list[str]] = {}
@@ -591,6 +590,9 @@ class CueMatcher:
         self._vocab = sorted({w for t, kind in zip(self._texts, self._kinds) if kind in ("name", "synonym")
                               for w in _WORD.findall(t.casefold()) if len(w) >= 3})
         self._vocab_set = frozenset(self._vocab)
+        self._vocab_len: dict[int, list[str]] = {}
+        for v in self._vocab:
+            self._vocab_len.setdefault(len(v), []).append(v)
         self._known = _embedder_vocab(self.embedder) | self._vocab_set | {lx.label for lx in self._lexemes}
         self._query_cache: dict[str, np.ndarray] = {}
         self.load_seconds = time.perf_counter() - t0
@@ -700,10 +702,6 @@ class CueMatcher:
         return " ".join(words), fixes
 
     def _vocab_by_len(self, n: int) -> list[str]:
-        if not hasattr(self, "_vocab_len"):
-            self._vocab_len: dict[int, list[str]] = {}
-            for v in self._vocab:
-                self._vocab_len.setdefault(len(v), []).append(v)
         return [v for k in range(n - 2, n + 3) for v in self._vocab_len.get(k, ())]
 
     def _best(self, scores: np.ndarray) -> tuple[int, list[int]]:

@@ -45,7 +45,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .audio import Audio, AudioSource, load_audio
+from .audio import AudioSource, load_audio
 from .errors import AudioError, CheckpointError
 
 log = logging.getLogger(__name__)
@@ -575,7 +575,7 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
 
     Args:
         model: a Whisper model from :func:`load_speech_model`.
-        audio: a file path, file bytes, a Gradio ``(sample_rate, array)`` pair, or an :class:`Audio`.
+        audio: a file path, file bytes, a Gradio ``(sample_rate, array)`` pair, or an :class:`hldemo.audio.Audio`.
         language: language code; default: ``"en"`` for English-only models, detected otherwise.
         task: ``"transcribe"``, or ``"translate"`` (to English; multilingual models only).
         max_tokens: token cap of the decoder.

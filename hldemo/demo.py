@@ -43,7 +43,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+import numpy as np
 import torch
+from PIL import Image
 
 from .errors import HLDemoError, InputError, UnknownCategoryError
 
@@ -413,6 +415,8 @@ class DemoEngine:
                 raise InputError("no image given: upload a photo, use the webcam or paste one")
             if isinstance(image, dict):  # a Gradio FileData dict
                 image = image.get("path") or image.get("url")
+            if not isinstance(image, (str, Path, bytes, bytearray, np.ndarray, Image.Image)):
+                raise InputError(f"an image must be a file, bytes, an array or a PIL image, not {type(image).__name__}")
             pil = load_image(image)
             x = self.transform(pil).unsqueeze(0)
         except InputError as e:

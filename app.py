@@ -161,7 +161,8 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
         inputs = [image, cue, audio, picker, mode, gain]
         run.click(classify, inputs, outputs, api_name="classify", concurrency_limit=CONCURRENCY,
                   concurrency_id="networks")
-        cue.submit(classify, inputs, outputs, api_name="classify_on_submit", concurrency_id="networks")
+        cue.submit(classify, inputs, outputs, api_name="classify_on_submit", concurrency_limit=CONCURRENCY,
+                   concurrency_id="networks")
         cue.change(interpret, [cue], [cue_info, picker], api_name="interpret", trigger_mode="always_last",
                   show_progress="hidden", concurrency_limit=4)
         for event in (audio.stop_recording, audio.upload):

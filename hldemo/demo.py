@@ -34,6 +34,7 @@ import hashlib
 import logging
 import math
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -830,3 +831,40 @@ def _sub_hierarchy(hierarchy, keep: set[str]):
     data["id"] = f"{hierarchy.id}-expert"
     data["description"] = f"'{hierarchy.id}' pruned to {len(keep)} categories"
     return Hierarchy(data)
+
+
+# --- command line --------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m hldemo.demo IMAGE [--cue TEXT | --audio FILE] [--select NODE ...] [--json]``."""
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(prog="python -m hldemo.demo", description="One demo request, without the UI.")
+    p.add_argument("image")
+    p.add_argument("--cue", default=None, help="typed cue")
+    p.add_argument("--audio", default=None, help="spoken cue (wav/ogg/flac)")
+    p.add_argument("--select", nargs="*", default=None, help="picker entries: node ids, wnids or names")
+    p.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
+    p.add_argument("--gain", type=float, default=DEFAULT_GAIN)
+    p.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
+    p.add_argument("--speech-model", default=DEFAULT_SPEECH_MODEL, help="'none' to skip Whisper")
+    p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    args = p.parse_args(argv)
+    speech = None if args.speech_model.lower() == "none" else args.speech_model
+    engine = DemoEngine(args.checkpoint, speech_model=speech, progress=lambda f, m: print(m, file=sys.stderr))
+    r = engine.run(args.image, cue=args.cue, audio=args.audio, selection=args.select, mode=args.mode, gain=args.gain)
+    if args.json:
+        print(json.dumps(r.to_dict(), indent=1, ensure_ascii=False))
+        return 0 if r.ok else 1
+    print(r.explanation)
+    for title, preds in (("teacher", r.teacher), ("full NHL", r.nhl), ("expert", r.expert),
+                         ("expert + attention", r.expert_attention)):
+        print(f"  {title:>18}: " + ", ".join(f"{q.name} {q.probability:.0%}" for q in preds))
+    for c in r.costs:
+        versus = "" if c.model == "teacher" else f" ({-c.gmacs_saved_pct:+.0f}% vs teacher)"
+        print(f"  {c.model:>18}: {c.gmacs:.3f} GMACs{versus}, {c.params_m:.2f} M params, {c.ms:.1f} ms")
+    return 0 if r.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -7,7 +7,6 @@ concurrent clients that must each get exactly the answer they get alone.
 
 from __future__ import annotations
 
-import io
 import struct
 import threading
 import zlib

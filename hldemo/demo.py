@@ -233,7 +233,7 @@ class DemoEngine:
         self.load_seconds: dict[str, float] = {}
 
         def step(fraction: float, what: str, fn: Callable[[], Any]) -> Any:
-            say(fraction, f"loading {what}...")
+            say(fraction, f"{what}...")
             t0 = time.perf_counter()
             out = fn()
             self.load_seconds[what] = time.perf_counter() - t0
@@ -241,8 +241,8 @@ class DemoEngine:
 
         backbone = _checkpoint_backbone(checkpoint) if teacher is None else None
         self.teacher = teacher if teacher is not None else step(
-            0.05, "the teacher", lambda: load_teacher(backbone))
-        self.model = step(0.25, f"the NHL ({checkpoint})", lambda: load_model(checkpoint, teacher=self.teacher))
+            0.05, "loading the teacher", lambda: load_teacher(backbone))
+        self.model = step(0.25, f"loading the NHL ({checkpoint})", lambda: load_model(checkpoint, teacher=self.teacher))
         self.checkpoint = str(checkpoint)
         self.hierarchy = self.model.hierarchy
         self.transform = make_transform(self.model.config["data"])
@@ -251,30 +251,31 @@ class DemoEngine:
         if cues:
             from .cues import load_cue_matcher
 
-            self.matcher = step(0.4, "the cue matcher", lambda: load_cue_matcher(self.hierarchy))
+            self.matcher = step(0.4, "loading the cue matcher", lambda: load_cue_matcher(self.hierarchy))
         self.speech = None
         self.speech_model_name = speech_model
         if speech_model:
             from .speech import load_speech_model
 
-            self.speech = step(0.7, f"Whisper ({speech_model})",
+            self.speech = step(0.7, f"loading Whisper ({speech_model})",
                                lambda: load_speech_model(speech_model, device="cpu"))
 
         def costs():
             self.teacher_macs, self.teacher_params = count_macs(self.teacher), count_params(self.teacher)
             self.nhl_macs, self.nhl_params = count_macs(self.model), count_params(self.model)
 
-        step(0.85, "cost counters", costs)
+        step(0.85, "counting MACs and parameters", costs)
         self._count_macs, self._count_params = count_macs, count_params
         self._experts: OrderedDict[tuple[str, ...], _ExpertEntry] = OrderedDict()
         self._expert_cache_size = max(1, int(expert_cache_size))
         self._lock = threading.Lock()
         self._macs_lock = threading.Lock()
+        self._export_lock = threading.Lock()  # one zip written at a time
         self._export_dir = Path(tempfile.mkdtemp(prefix="hldemo-experts-"))
         self._exports: OrderedDict[str, Path] = OrderedDict()
         self._choices = _picker_choices(self.hierarchy)
         self._choice_values = {v for _, v in self._choices}
-        step(0.95, "warm-up", self._warm_up)
+        step(0.95, "warming up", self._warm_up)
         self.load_seconds["total"] = time.perf_counter() - t_start
         say(1.0, f"ready in {self.load_seconds['total']:.1f} s")
 
@@ -704,15 +705,17 @@ class DemoEngine:
                                   f"{self.checkpoint} without retraining (hldemo).",
                       expert_of=self.checkpoint, expert_selection=list(result.selection))
         base = Path(folder) if folder is not None else self._export_dir
-        out_dir = base / f"expert-{digest}"
-        save_model(NHL(expert.trunk, expert.head, pruned, config), out_dir)
-        (out_dir / "README.md").write_text(_EXPORT_README.format(
-            names=", ".join(names), n=len(key), source=self.checkpoint, backbone=config.get("backbone"),
-            gmacs=self._expert(key).macs / 1e9), encoding="utf-8")
+        base.mkdir(parents=True, exist_ok=True)
         zip_path = base / f"hldemo-expert-{len(key)}cats-{digest}.zip"
-        with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for f in sorted(out_dir.iterdir()):
-                zf.write(f, arcname=f"expert-{digest}/{f.name}")
+        with self._export_lock, tempfile.TemporaryDirectory(prefix="hldemo-expert-") as tmp:
+            out_dir = Path(tmp) / f"expert-{digest}"
+            save_model(NHL(expert.trunk, expert.head, pruned, config), out_dir)
+            (out_dir / "README.md").write_text(_EXPORT_README.format(
+                names=", ".join(names), n=len(key), source=self.checkpoint, backbone=config.get("backbone"),
+                gmacs=self._expert(key).macs / 1e9), encoding="utf-8")
+            with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for f in sorted(out_dir.iterdir()):
+                    zf.write(f, arcname=f"{out_dir.name}/{f.name}")
         if folder is None:
             with self._lock:
                 self._exports[digest] = zip_path

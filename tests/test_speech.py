@@ -118,6 +118,22 @@ def test_multilingual_base_from_two_halves(tmp_path, monkeypatch):
         speech._MODELS.pop(("base", "cpu"), None)  # free ~300 MB
 
 
+def test_load_from_a_ctranslate2_folder_or_a_checkpoint_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("HLDEMO_CACHE", str(tmp_path))
+    folder = speech._package_file(*OFFLINE_MODELS["tiny.en"]["parts"][0]).parent
+    converted = None
+    try:
+        from_folder = load_speech_model(folder, device="cpu")
+        converted = next((tmp_path / "whisper").glob("*.pt"))
+        from_file = load_speech_model(converted, device="cpu")
+        for model in (from_folder, from_file):
+            t = transcribe(model, FIXTURES / "show_me_the_cat.wav")
+            assert t.understood and "cat" in t.text.lower()
+    finally:
+        speech._MODELS.pop((str(folder), "cpu"), None)
+        speech._MODELS.pop((str(converted), "cpu"), None)
+
+
 def test_models_are_loaded_once(whisper_tiny):
     assert load_speech_model("tiny.en", device="cpu") is whisper_tiny
     assert not whisper_tiny.is_multilingual and next(whisper_tiny.parameters()).dtype == torch.float32

@@ -88,13 +88,14 @@ CACHE_VERSION = 1  # bump when node texts change: on-disk embedding caches are t
 SOUND_WORDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # (label, regex over one normalised phrase, candidate targets)
     ("meow", r"\b(?:m+[ie]*[aeo]+u*w+|m+i+a+o*u+|mews?|mewing|purr+s?|purring|miaow)\b",
-     ("domestic_cat", "domestic cat", "house cat", "n02121808", "cats")),
+     ("domestic_cat", "domestic cat", "house cat", "n02121808", "cats", "cat", "n02121620")),
     ("woof", r"\b(?:w+o+f+s?|woofing|bow[- ]?wow|arf|ruff|barks?|barking|barked|yap(?:s|ping)?|yelps?)\b",
      ("dog", "dogs", "domestic dog", "n02084071")),
     ("howl", r"\b(?:howls?|howling|a+w+o+o+)\b",
      ("wolves_and_wild_dogs", "wolf", "wolves", "n02114100", "dog", "n02084071")),
     ("moo", r"\b(?:m+o{2,}s?|mooing|lowing)\b", ("cattle", "cow", "cows", "bovine", "n02402425", "n01887787")),
-    ("quack", r"\b(?:quacks?|quacking|quacked)\b", ("ducks_and_waterfowl", "duck", "ducks", "n01846331")),
+    ("quack", r"\b(?:quacks?|quacking|quacked)\b",
+     ("ducks_and_waterfowl", "duck", "ducks", "n01846331", "anseriform bird", "n01845477")),
     ("oink", r"\b(?:oinks?|oinking|grunts?|grunting)\b", ("pigs", "pig", "swine", "n02395003", "hog")),
     ("neigh", r"\b(?:neighs?|neighing|whinny|whinnies|whinnying|nicker)\b",
      ("horses", "horse", "equine", "n02374149", "n02374451")),
@@ -114,7 +115,7 @@ SOUND_WORDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ("cars", "car", "automobile", "n02958343")),
     ("siren", r"\b(?:sirens?|nee[- ]?naw|wee[- ]?woo|wee-oo)\b",
      ("emergency_vehicles", "emergency vehicles", "emergency vehicle", "ambulance", "n02701002")),
-    ("choo-choo", r"\b(?:choo[- ]?choo|chugga|toot toot|whoo+ whoo+)\b", ("trains", "train", "n04468005")),
+    ("choo-choo", r"\b(?:choo[- ]?choo|chugga|toot toot|whoo+ whoo+)\b", ("trains", "train", "n04468005", "locomotive", "n03684823")),
     ("tick-tock", r"\b(?:tick[- ]?tock|ticking)\b", ("clocks_and_watches", "clocks", "clock", "n04437953")),
     ("ring", r"\b(?:ring[- ]?ring|ringing)\b", ("phones", "telephones", "telephone", "phone", "n04401088")),
 )

@@ -104,7 +104,7 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
         if audio is None:
             return gr.skip(), "", gr.skip(), gr.skip()
         info = engine.interpret(audio=audio)
-        text = info.transcript if info.understood else ""
+        text = info.transcript if info.heard else ""
         return text, render.transcript_markdown(info), render.cue_markdown(info), info.nodes
 
     def export(selection, cue):

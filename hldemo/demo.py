@@ -108,6 +108,7 @@ class CueInfo:
         text: the cue text used (typed, or the transcript).
         source: ``"text"``, ``"speech"`` or ``"none"``.
         transcript: what Whisper heard (None without audio).
+        heard: True when the transcript is usable speech (the cue may still name nothing).
         transcript_message: Whisper's status sentence (None without audio).
         message: one sentence on how the cue was understood.
         understood: True when the cue named at least one node.
@@ -122,6 +123,7 @@ class CueInfo:
     text: str = ""
     source: str = "none"
     transcript: str | None = None
+    heard: bool = False
     transcript_message: str | None = None
     message: str = "No cue given."
     understood: bool = False
@@ -333,6 +335,7 @@ class DemoEngine:
 
                     tr = transcribe(self.speech, audio)
                     info.transcript = tr.text if tr.understood else tr.raw_text
+                    info.heard = bool(tr.understood)
                     info.transcript_message = tr.message
                     info.notes.extend(tr.notes)
                     if tr.understood:
@@ -634,8 +637,8 @@ class DemoEngine:
         teacher = result.teacher[0] if result.teacher else None
         expert_cost = result.costs[2] if len(result.costs) > 2 else None
         said = ""
-        if result.cue.source == "speech" and result.cue.transcript:
-            said = f"You said “{result.cue.transcript.strip()}”"
+        if result.cue.source == "speech" and result.cue.heard and result.cue.transcript:
+            said = f"You said “{_clip(result.cue.transcript, 60)}”"
         elif result.cue.source == "text" and result.cue.text:
             said = f"You typed “{_clip(result.cue.text, 40)}”"
         what = self._selection_words(result)
@@ -648,7 +651,9 @@ class DemoEngine:
             head = (f"{said + ', so t' if said else 'T'}he full network looked at all {n_all} categories "
                     f"with {negated} turned down ÷{result.gain:g}")
         elif result.expert_is_full:
-            if said and not result.cue.understood:
+            if result.cue.source == "speech" and not result.cue.heard:
+                head = f"No speech was understood, so the full network looked at all {n_all} categories"
+            elif said and not result.cue.understood:
                 head = f"{said} but it names no category, so the full network looked at all {n_all} categories"
             elif result.selection:
                 head = f"Everything was selected, so the full network looked at all {n_all} categories"

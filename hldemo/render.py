@@ -373,8 +373,8 @@ def transcript_markdown(cue) -> str:
     if cue.source != "speech":
         return ""
     heard = (cue.transcript or "").strip()
-    text = f"**Heard:** “{_md_escape(heard)}”" if heard and cue.understood else "**Heard:** nothing usable"
-    if cue.transcript_message and not cue.understood:
+    text = f"**Heard:** “{_md_escape(heard)}”" if heard and cue.heard else "**Heard:** nothing usable"
+    if cue.transcript_message and not cue.heard:
         text += f"\n\n_{_md_escape(cue.transcript_message)}_"
     return text
 

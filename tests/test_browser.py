@@ -27,14 +27,19 @@ pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"no ch
 
 
 @pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+def playwright():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    try:
+        yield b
+    finally:
+        b.close()
 
 
 def test_upload_cue_run_read_results(demo_app, browser, tmp_path):
@@ -91,3 +96,44 @@ def test_upload_cue_run_read_results(demo_app, browser, tmp_path):
     assert not external, f"the page tried to load from outside: {external}"
     assert not errors, errors
     page.close()
+
+
+def test_one_click_spoken_example(demo_app, browser):
+    """Clicking an example (photo + spoken clip shipped in examples/) runs it at once."""
+    _, url = demo_app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url, wait_until="networkidle", timeout=TIMEOUT_MS)
+    page.get_by_text("show_me_the_cat.wav").first.click()
+    page.wait_for_function("document.querySelector('#explanation').innerText.includes('You said')", timeout=TIMEOUT_MS)
+    assert "domestic cat" in page.locator("#explanation").inner_text()
+    assert "Heard" in page.locator("#transcript").inner_text()
+    assert "domestic cat" in page.locator("#picker").inner_text()  # the picker shows what the cue selected
+    page.close()
+
+
+def test_microphone_recording_is_transcribed(demo_app, playwright, tmp_path):
+    """The microphone path: chromium's fake capture device plays a spoken cue into the recorder."""
+    import numpy as np
+    import soundfile as sf
+
+    speech, rate = sf.read(ROOT / "examples" / "speech" / "show_me_the_cat.wav", dtype="int16")
+    padded = np.concatenate([np.zeros(rate // 2, np.int16), speech, np.zeros(rate * 8, np.int16)])
+    clip = tmp_path / "mic.wav"
+    sf.write(clip, padded, rate, subtype="PCM_16")
+    _, url = demo_app
+    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                            f"--use-file-for-fake-audio-capture={clip}"]
+    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    try:
+        page = b.new_context(permissions=["microphone"]).new_page()
+        page.goto(url, wait_until="networkidle", timeout=TIMEOUT_MS)
+        page.locator("#audio-input button", has_text="Record").first.click()
+        page.wait_for_timeout(3_500)
+        page.locator("#audio-input button", has_text="Stop").first.click()
+        page.wait_for_function("document.querySelector('#transcript').innerText.includes('Heard')",
+                               timeout=TIMEOUT_MS)
+        transcript = page.locator("#transcript").inner_text()
+        assert "nothing usable" not in transcript, transcript
+        assert "cat" in page.locator("#cue-input textarea").input_value().lower()
+    finally:
+        b.close()

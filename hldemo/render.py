@@ -339,7 +339,8 @@ def cue_markdown(cue) -> str:
     lines.append(f"**Understood as:** {_md_escape(cue.message)}")
     for m in (cue.details or {}).get("matches", [])[:6]:
         kind = "not " if m.get("negated") else ""
-        lines.append(f"- {kind}**{_md_escape(m['name'])}** ({m['n_categories']} categories) — "
+        n = m["n_categories"]
+        lines.append(f"- {kind}**{_md_escape(m['name'])}** ({n} categor{'y' if n == 1 else 'ies'}) — "
                      f"{_md_escape(m['reason'])}, score {m['score']:.2f}")
     for note in cue.notes[:4]:
         lines.append(f"- _{_md_escape(_clip(str(note), 120))}_")

@@ -97,7 +97,7 @@ class Trunk(nn.Module):
 
     def __init__(self, backbone: nn.Module, split: int):
         super().__init__()
-        model = copy.deepcopy(backbone)
+        model = fuse_batchnorm(backbone)  # frozen: fold its batch-norms once
         try:
             model.prune_intermediate_layers(indices=[split], prune_head=True, prune_norm=True)
         except TypeError:
@@ -106,6 +106,7 @@ class Trunk(nn.Module):
         self.split = split
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous(memory_format=torch.channels_last)  # oneDNN's fast layout on CPU
         return self.model.forward_intermediates(x, indices=[self.split], intermediates_only=True)[-1]
 
 
@@ -116,3 +117,24 @@ def check_image_tensor(x: torch.Tensor, min_size: int = 32) -> None:
         raise InputError(f"expected an image batch of shape (B, 3, H, W), got {shape}")
     if min(x.shape[-2:]) < min_size:
         raise InputError(f"image of {x.shape[-2]}x{x.shape[-1]} px is too small (min {min_size} px)")
+
+
+def fuse_batchnorm(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` for inference with every BatchNorm folded into the conv before it.
+
+    Works on timm's conv -> BatchNorm(Act) pairs (EfficientNet, ResNet, ...): the conv gets the
+    BN's scale and shift, the BN is replaced by its activation. Saves a full read-write pass over
+    every feature map; outputs agree to float rounding.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    model = copy.deepcopy(model).eval()
+    for module in model.modules():
+        names = list(module._modules)
+        for a, b in zip(names, names[1:]):
+            conv, bn = module._modules[a], module._modules[b]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and conv.out_channels == bn.num_features:
+                module._modules[a] = fuse_conv_bn_eval(conv, bn)
+                rest = [m for m in (getattr(bn, "drop", None), getattr(bn, "act", None)) if m is not None and not isinstance(m, nn.Identity)]
+                module._modules[b] = nn.Sequential(*rest) if rest else nn.Identity()
+    return model

@@ -105,7 +105,7 @@ def _importance(tail: TeacherTail, feats: torch.Tensor, group_of_cat: torch.Tens
     feat_mean = torch.zeros(tail.head.weight.shape[0])
     counts = torch.zeros(n_groups)
     for i in range(0, len(feats), batch):
-        x = feats[i:i + batch].float().requires_grad_(True)  # so hidden activations get grads
+        x = feats[i:i + batch].clone().float().requires_grad_(True)  # so hidden activations get grads
         with torch.enable_grad():
             logits = tail(x, record=True)
             groups = group_of_cat[logits.argmax(1)]

@@ -14,6 +14,7 @@ built on the tree (3 for superclass -> subgroup -> category, 1 for the flat PHL)
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -77,7 +78,9 @@ class Hierarchy:
     def _add(self, raw: dict, level: int, parent: str | None) -> tuple[str, ...]:
         if not isinstance(raw, dict) or "id" not in raw or "name" not in raw:
             raise HierarchyError(f"every node needs an 'id' and a 'name' (under {parent!r})")
-        node_id, name = str(raw["id"]), str(raw["name"])
+        node_id, name = str(raw["id"]), str(raw["name"]).strip()
+        if not node_id or not name:
+            raise HierarchyError(f"node ids and names must not be empty (under {parent!r})")
         if node_id in self.nodes:
             raise HierarchyError(f"duplicate node id {node_id!r}")
         key = name.casefold()
@@ -173,7 +176,8 @@ class Hierarchy:
         return out[::-1]
 
     def to_dict(self) -> dict:
-        return self._raw
+        """The tree as JSON data (a copy: the loaded hierarchy is cached and shared)."""
+        return copy.deepcopy(self._raw)
 
 
 def available_hierarchies() -> list[str]:

@@ -1,0 +1,218 @@
+"""Benchmark: GMACs, parameters and wall-clock latency of the teacher, the full NHL and experts,
+measured side by side in one process, plus expert build, cue matching, Whisper and one full demo
+request through the app's own code path.
+
+    python -m hldemo.bench [--json] [--quick] [--model nhl_lite0]
+
+Latencies are medians (and p90) over interleaved repeats: every round times each model once, so
+load from other processes hits all of them alike. Ratios are to the teacher measured in the same
+run. The teacher runs with the same inference optimisations as the NHL (batch-norms folded,
+channels-last, ``torch.inference_mode``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .backbone import fuse_batchnorm, load_teacher
+from .checkpoint import DEFAULT_CHECKPOINT, load_model
+from .expert import build_expert
+from .flops import count_macs, count_params
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTO = ROOT / "examples" / "photos" / "cat_chelsea.jpg"
+SPEECH = ROOT / "examples" / "speech" / "show_me_the_cat.wav"
+CUES = ["meow", "find the cat", "something to eat", "a dog or a horse", "not a dog", "something to drink from",
+        "show me the sports car", "xqzt blorp"]
+REPEATS = {"full": (10, 50), "quick": (2, 5)}  # (warm-up, timed rounds)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _stats(samples: list[float]) -> dict:
+    a = np.asarray(samples) * 1000
+    return {"median": float(np.median(a)), "p90": float(np.percentile(a, 90))}
+
+
+@torch.inference_mode()
+def time_models(models: dict, batch: int, warmup: int, rounds: int) -> dict:
+    """Median/p90 ms per forward of each model, interleaved round by round."""
+    x = torch.randn(batch, 3, 224, 224).contiguous(memory_format=torch.channels_last)
+    for m in models.values():
+        for _ in range(warmup):
+            m(x)
+    times = {k: [] for k in models}
+    for _ in range(rounds):
+        for k, m in models.items():
+            t0 = time.perf_counter()
+            m(x)
+            times[k].append(time.perf_counter() - t0)
+    return {k: _stats(v) for k, v in times.items()}
+
+
+def pick_experts(model, seed: int = 0) -> dict:
+    """The experts the benchmark reports: house cats, dogs, 20 random categories, one level-1 node."""
+    h = model.hierarchy
+    level1 = next((n.id for n in h.level(1) if n.id not in ("dog",) and len(n.categories) >= 20), h.level(1)[0].id)
+    rng = random.Random(seed)
+    return {"domestic_cat": ["domestic_cat"], "dog": ["dog"],
+            "random_20": sorted(rng.sample(model.categories, 20)), f"level1_{level1}": [level1]}
+
+
+def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = True) -> dict:
+    warmup, rounds = REPEATS["quick" if quick else "full"]
+    threads = _cores()
+    torch.set_num_threads(threads)
+    report = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": threads,
+                          "torch": torch.__version__, "python": platform.python_version()},
+              "model": model_name, "quick": quick}
+    t0 = time.perf_counter()
+    teacher = load_teacher("tf_efficientnet_lite0")
+    report["load_s"] = {"teacher": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    model = load_model(model_name, teacher=teacher)
+    report["load_s"]["nhl"] = time.perf_counter() - t0
+    experts = {}
+    for name, items in pick_experts(model).items():
+        experts[name] = build_expert(model, items)
+    fast_teacher = fuse_batchnorm(teacher).to(memory_format=torch.channels_last)
+    models = {"teacher": fast_teacher, "nhl": model, **experts}
+
+    lat1 = time_models(models, 1, warmup, rounds)
+    lat16 = time_models(models, 16, max(1, warmup // 2), max(3, rounds // 5))
+    entries = {}
+    for k, m in models.items():
+        entries[k] = {"gmacs": count_macs(m) / 1e9, "params": count_params(m),
+                      "ms_b1": lat1[k]["median"], "ms_b1_p90": lat1[k]["p90"],
+                      "ms_b16": lat16[k]["median"], "ms_b16_p90": lat16[k]["p90"]}
+        if k in experts:
+            entries[k]["categories"] = len(m.categories)
+    t = entries["teacher"]
+    for e in entries.values():
+        e["ratio"] = {f: e[f] / t[f] for f in ("gmacs", "params", "ms_b1", "ms_b16")}
+    report["teacher"], report["nhl"] = entries["teacher"], entries["nhl"]
+    report["experts"] = {k: entries[k] for k in experts}
+
+    # expert build: cold (a category set never built before) and cached (the app's LRU)
+    rng = random.Random(1)
+    cold = []
+    for _ in range(rounds):
+        cats = rng.sample(model.categories, 5)
+        t0 = time.perf_counter()
+        build_expert(model, cats)
+        cold.append(time.perf_counter() - t0)
+    report["expert_build_ms"] = {"cold": _stats(cold)}
+
+    if demo:
+        report.update(_demo_figures(model_name, teacher, rounds, report))
+    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return report
+
+
+def _demo_figures(model_name: str, teacher, rounds: int, report: dict) -> dict:
+    """Cue matching, Whisper and full requests through the demo engine the app uses."""
+    from .audio import load_audio
+    from .demo import DemoEngine
+    from .speech import transcribe
+
+    t0 = time.perf_counter()
+    engine = DemoEngine(model_name, teacher=teacher)
+    out = {"demo_load_s": time.perf_counter() - t0}
+    cats = engine.model.hierarchy.resolve("domestic_cat")
+    engine.expert_for(cats)
+    cached = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        engine.expert_for(cats)
+        cached.append(time.perf_counter() - t0)
+    report["expert_build_ms"]["cached"] = _stats(cached)
+
+    match = []
+    for _ in range(max(1, rounds // len(CUES))):
+        for cue in CUES:
+            t0 = time.perf_counter()
+            engine.matcher.match(cue)
+            match.append(time.perf_counter() - t0)
+    out["cue_match_ms"] = _stats(match)
+
+    audio = load_audio(str(SPEECH))
+    samples = np.zeros(16000 * 5, dtype=np.float32)  # the spoken cue padded to 5 s
+    samples[: min(len(audio.samples), len(samples))] = audio.samples[: len(samples)]
+    speech5 = (16000, samples)
+    whisper = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        transcribe(engine.speech, load_audio(speech5))
+        whisper.append(time.perf_counter() - t0)
+    out["whisper_5s_ms"] = _stats(whisper)
+
+    req_text, req_speech = [], []
+    photo = str(PHOTO)
+    for i in range(rounds):
+        t0 = time.perf_counter()
+        r = engine.run(photo, cue="find the cat")
+        req_text.append(time.perf_counter() - t0)
+        assert r.ok, r.message
+    for _ in range(3):
+        t0 = time.perf_counter()
+        engine.run(photo, audio=speech5)
+        req_speech.append(time.perf_counter() - t0)
+    out["app_request_ms"] = {"text": _stats(req_text), "speech_5s": _stats(req_speech)}
+    return out
+
+
+def format_table(r: dict) -> str:
+    rows = [("teacher", r["teacher"]), ("full NHL", r["nhl"])] + [(f"expert {k}", v) for k, v in r["experts"].items()]
+    m = r["machine"]
+    lines = [f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, python {m['python']}",
+             "",
+             "| model | categories | GMACs | params (M) | ms b1 (p90) | ms b16 (p90) | x teacher GMACs | x teacher ms b1 | x teacher ms b16 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, e in rows:
+        lines.append(f"| {name} | {e.get('categories', 1000)} | {e['gmacs']:.3f} | {e['params'] / 1e6:.2f} | "
+                     f"{e['ms_b1']:.1f} ({e['ms_b1_p90']:.1f}) | {e['ms_b16']:.0f} ({e['ms_b16_p90']:.0f}) | "
+                     f"{e['ratio']['gmacs']:.2f} | {e['ratio']['ms_b1']:.2f} | {e['ratio']['ms_b16']:.2f} |")
+    b = r["expert_build_ms"]
+    lines.append("")
+    lines.append(f"expert build: cold {b['cold']['median']:.1f} ms" +
+                 (f", cached {b['cached']['median'] * 1000:.1f} us" if "cached" in b else ""))
+    if "cue_match_ms" in r:
+        lines.append(f"cue matching: {r['cue_match_ms']['median']:.1f} ms/cue (p90 {r['cue_match_ms']['p90']:.1f})")
+        lines.append(f"Whisper tiny.en on 5 s of speech: {r['whisper_5s_ms']['median']:.0f} ms")
+        a = r["app_request_ms"]
+        lines.append(f"app request (image + text cue): p50 {a['text']['median']:.0f} ms, p90 {a['text']['p90']:.0f} ms; "
+                     f"with 5 s of speech: p50 {a['speech_5s']['median']:.0f} ms")
+        lines.append(f"demo engine load: {r['demo_load_s']:.1f} s")
+    lines.append(f"load: teacher {r['load_s']['teacher']:.1f} s, NHL {r['load_s']['nhl']:.1f} s; peak RSS {r['peak_rss_mb']:.0f} MB")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m hldemo.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=DEFAULT_CHECKPOINT)
+    p.add_argument("--quick", action="store_true", help="few repeats: checks that everything runs")
+    p.add_argument("--no-demo", action="store_true", help="skip cue/Whisper/app-request figures")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    report = run(args.model, quick=args.quick, demo=not args.no_demo)
+    print(json.dumps(report) if args.json else format_table(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -87,27 +87,34 @@ class MBConvBranches(nn.Module):
             else:
                 nn.init.zeros_(p)
 
+    def expand(self, x: torch.Tensor, b: int, shared: bool) -> torch.Tensor:
+        """Block ``b``'s hidden features: 1x1 expand, ReLU6, depthwise, ReLU6."""
+        k, h = self.branches, self.hidden[b]
+        y = F.relu6(grouped_pointwise(x, getattr(self, f"pw{b}_w"), getattr(self, f"pw{b}_b"), shared))
+        stride = self.stride if b == 0 else 1
+        if self.tf_padding:
+            y, pad = _pad_same(y, self.kernel, stride), 0
+        else:
+            pad = self.kernel // 2
+        dw = getattr(self, f"dw{b}_w").reshape(k * h, 1, self.kernel, self.kernel)
+        return F.relu6(F.conv2d(y, dw, getattr(self, f"dw{b}_b").reshape(-1), stride=stride, padding=pad, groups=k * h))
+
+    def project(self, y: torch.Tensor, x: torch.Tensor, b: int, shared: bool) -> torch.Tensor:
+        """Block ``b``'s output: linear 1x1 projection of the hidden features, plus the residual."""
+        out = grouped_pointwise(y, getattr(self, f"pl{b}_w"), getattr(self, f"pl{b}_b"), False)
+        if b > 0:
+            return out + x
+        if self.cin == self.out and self.stride == 1:
+            return out + (x.repeat(1, self.branches, 1, 1) if shared else x)
+        return out
+
     def forward(self, x: torch.Tensor, shared_input: bool, gain: torch.Tensor | None) -> torch.Tensor:
-        k = self.branches
         for b, h in enumerate(self.hidden):
             shared = shared_input and b == 0
-            y = F.relu6(grouped_pointwise(x, getattr(self, f"pw{b}_w"), getattr(self, f"pw{b}_b"), shared))
-            stride = self.stride if b == 0 else 1
-            if self.tf_padding:
-                y = _pad_same(y, self.kernel, stride)
-                pad = 0
-            else:
-                pad = self.kernel // 2
-            dw = getattr(self, f"dw{b}_w").reshape(k * h, 1, self.kernel, self.kernel)
-            y = F.relu6(F.conv2d(y, dw, getattr(self, f"dw{b}_b").reshape(-1), stride=stride, padding=pad, groups=k * h))
+            y = self.expand(x, b, shared)
             if gain is not None and b == self.depth - 1:
                 y = y * gain.repeat_interleave(h, dim=1).view(gain.shape[0], -1, 1, 1)
-            y = grouped_pointwise(y, getattr(self, f"pl{b}_w"), getattr(self, f"pl{b}_b"), False)
-            if b > 0:
-                y = y + x
-            elif self.cin == self.out and stride == 1:
-                y = y + (x.repeat(1, k, 1, 1) if shared else x)
-            x = y
+            x = self.project(y, x, b, shared)
         return F.relu6(x) if self.act_out else x
 
     def subset(self, idx: torch.Tensor) -> "MBConvBranches":

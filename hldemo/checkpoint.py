@@ -49,7 +49,8 @@ def save_model(model: NHL, folder: str | Path, dtype: torch.dtype = torch.float1
     tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.head.state_dict().items()}
     save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt", "variant": str(config.get("name"))})
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
-    (folder / HIERARCHY_FILE).write_text(json.dumps(model.hierarchy.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tree = model.hierarchy.subtree(model.categories)  # an expert saves just its own tree
+    (folder / HIERARCHY_FILE).write_text(json.dumps(tree.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return folder
 
 

@@ -702,7 +702,6 @@ class DemoEngine:
                 self._exports.move_to_end(digest)
                 return cached
         expert = self._expert(key).model
-        pruned = _sub_hierarchy(self.hierarchy, set(key))
         names = [self.name(n) for n in result.selection] or [self.name(w) for w in key[:3]]
         config = dict(self.model.config)
         config.update(name=f"{config.get('name', 'nhl')}-expert-{digest}",
@@ -714,7 +713,7 @@ class DemoEngine:
         zip_path = base / f"hldemo-expert-{len(key)}cats-{digest}.zip"
         with self._export_lock, tempfile.TemporaryDirectory(prefix="hldemo-expert-") as tmp:
             out_dir = Path(tmp) / f"expert-{digest}"
-            save_model(NHL(expert.trunk, expert.head, pruned, config), out_dir)
+            save_model(NHL(expert.trunk, expert.head, self.hierarchy, config), out_dir)
             (out_dir / "README.md").write_text(_EXPORT_README.format(
                 names=", ".join(names), n=len(key), source=self.checkpoint, backbone=config.get("backbone"),
                 gmacs=self._expert(key).macs / 1e9), encoding="utf-8")
@@ -819,26 +818,6 @@ def _picker_choices(hierarchy) -> list[tuple[str, str]]:
         parent = hierarchy.nodes[node.parent].name if node.parent else ""
         out.append((f"{node.name} — category in {parent}", node.id))
     return out
-
-
-def _sub_hierarchy(hierarchy, keep: set[str]):
-    """The tree pruned to the branches on the paths of ``keep`` (wnids), same ids and order."""
-    from .hierarchy import Hierarchy
-
-    def prune(raw: dict) -> dict | None:
-        children = raw.get("children")
-        if not children:
-            return dict(raw) if str(raw["id"]) in keep else None
-        kept = [c for c in (prune(ch) for ch in children) if c is not None]
-        if not kept:
-            return None
-        return dict(raw, children=kept)
-
-    data = dict(hierarchy.to_dict())
-    data["root"] = prune(data["root"])
-    data["id"] = f"{hierarchy.id}-expert"
-    data["description"] = f"'{hierarchy.id}' pruned to {len(keep)} categories"
-    return Hierarchy(data)
 
 
 # --- command line --------------------------------------------------------------------------------

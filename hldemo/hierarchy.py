@@ -175,6 +175,28 @@ class Hierarchy:
             out.append(self.nodes[out[-1].parent])
         return out[::-1]
 
+    def subtree(self, categories: Iterable[str]) -> "Hierarchy":
+        """The tree pruned to the nodes on the paths of ``categories`` (same ids and order): what
+        an expert cut for those categories follows, so that a saved expert reloads on its own."""
+        keep = set(categories)
+
+        def prune(raw: dict) -> dict | None:
+            children = raw.get("children")
+            if not children:
+                return dict(raw) if str(raw["id"]) in keep else None
+            kept = [c for c in (prune(ch) for ch in children) if c is not None]
+            return dict(raw, children=kept) if kept else None
+
+        data = self.to_dict()
+        if set(self.categories) <= keep:
+            return self
+        data["root"] = prune(data["root"])
+        if data["root"] is None:
+            raise EmptySelectionError("none of these categories is in the hierarchy")
+        data["id"] = f"{self.id}-subset"
+        data["description"] = f"'{self.id}' pruned to {len(keep & set(self.categories))} categories"
+        return Hierarchy(data)
+
     def to_dict(self) -> dict:
         """The tree as JSON data (a copy: the loaded hierarchy is cached and shared)."""
         return copy.deepcopy(self._raw)

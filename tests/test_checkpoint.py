@@ -1,0 +1,94 @@
+"""Checkpoints: safetensors round trip, the shipped default, golden outputs, bad files."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from hldemo.checkpoint import load_model, save_model
+from hldemo.errors import CheckpointError
+from hldemo.expert import build_expert
+
+GOLDEN = Path(__file__).parent / "golden" / "nhl_lite0_top5.json"
+
+
+def test_round_trip_keeps_logits(tmp_path, nhl_random, teacher):
+    save_model(nhl_random, tmp_path / "ckpt", dtype=torch.float32)
+    loaded = load_model(tmp_path / "ckpt", teacher=teacher)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.inference_mode():
+        assert torch.equal(loaded(x), nhl_random(x))
+    assert loaded.config["levels"] == nhl_random.config["levels"]
+
+
+def test_expert_saves_and_loads_standalone(tmp_path, nhl_random, teacher):
+    expert = build_expert(nhl_random, "domestic_cat")
+    folder = save_model(expert, tmp_path / "cat", dtype=torch.float32)
+    loaded = load_model(folder, teacher=teacher)
+    assert loaded.categories == expert.categories
+    assert [len(ids) for ids in loaded.head.node_ids] == [1, 1, 5]
+    x = torch.randn(2, 3, 224, 224)
+    with torch.inference_mode():
+        assert torch.allclose(loaded(x), expert(x), atol=1e-5)
+
+
+def test_default_checkpoint_loads_offline_and_matches_golden(nhl_trained, photo_batch):
+    assert (Path(__file__).parent.parent / "checkpoints" / "nhl_lite0" / "README.md").exists()
+    x, _ = photo_batch
+    with torch.inference_mode():
+        top5 = nhl_trained(x).topk(5).indices.tolist()
+    golden = json.loads(GOLDEN.read_text())
+    got = [[nhl_trained.categories[i] for i in row] for row in top5]
+    assert got == golden["top5"]
+
+
+def test_trained_nhl_recognises_house_cats(nhl_trained, photo_batch):
+    x, wnids = photo_batch
+    cat = build_expert(nhl_trained, "domestic cat")
+    with torch.inference_mode():
+        probs = cat(x[:2]).softmax(-1)
+    assert probs.shape == (2, 5)
+    assert torch.allclose(probs.sum(-1), torch.ones(2))
+
+
+def _copy(tmp_path, src: Path) -> Path:
+    dst = tmp_path / "ckpt"
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_bad_checkpoints_raise_checkpoint_error(tmp_path, nhl_random, teacher):
+    src = save_model(nhl_random, tmp_path / "good", dtype=torch.float16)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_model(tmp_path / "missing" / "nothing")
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_model("not-a-checkpoint-name")
+    with pytest.raises(CheckpointError, match="Hub"):  # offline: a clear message, no traceback soup
+        load_model("some-user/some-nhl-repo")
+
+    bad = _copy(tmp_path, src)
+    (bad / "head.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(CheckpointError, match="cannot read"):
+        load_model(bad, teacher=teacher)
+    shutil.rmtree(bad)
+
+    bad = _copy(tmp_path, src)
+    (bad / "config.json").write_text("{broken")
+    with pytest.raises(CheckpointError, match="malformed"):
+        load_model(bad, teacher=teacher)
+    shutil.rmtree(bad)
+
+    bad = _copy(tmp_path, src)
+    (bad / "hierarchy.json").unlink()
+    with pytest.raises(CheckpointError, match="lacks hierarchy.json"):
+        load_model(bad, teacher=teacher)
+    shutil.rmtree(bad)
+
+    bad = _copy(tmp_path, src)
+    config = json.loads((bad / "config.json").read_text())
+    config["levels"][1][0]["out"] = 64  # weights no longer fit
+    (bad / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="shape mismatch|do not fit"):
+        load_model(bad, teacher=teacher)

@@ -1,0 +1,45 @@
+"""Write the golden top-5 outputs of the shipped checkpoint on fixed photos (tests/golden/).
+
+Run after training a new default checkpoint: ``python scripts/make_golden.py [--model nhl_lite0]``.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hldemo.backbone import make_transform  # noqa: E402
+from hldemo.checkpoint import load_model  # noqa: E402
+from hldemo.data import load_image  # noqa: E402
+
+PHOTOS = ["n02123045_tabby.JPEG", "n02124075_Egyptian_cat.JPEG", "n02085620_Chihuahua.JPEG",
+          "n07747607_orange.JPEG", "n03063599_coffee_mug.JPEG", "n04285008_sports_car.JPEG"]
+PHOTO_DIR = "../shared/data/imagenet-samples"  # relative to the repo root
+
+
+def golden_top5(model, photo_dir: Path, names) -> list[list[str]]:
+    tf = make_transform(model.config["data"])
+    x = torch.stack([tf(load_image(photo_dir / n)) for n in names])
+    with torch.inference_mode():
+        return [[model.categories[i] for i in row] for row in model(x).topk(5).indices.tolist()]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="nhl_lite0")
+    args = p.parse_args()
+    model = load_model(args.model)
+    out = {"model": args.model, "photo_dir": PHOTO_DIR, "photos": PHOTOS,
+           "top5": golden_top5(model, ROOT / PHOTO_DIR, PHOTOS)}
+    path = ROOT / "tests" / "golden" / f"{Path(args.model).name}_top5.json"
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

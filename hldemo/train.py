@@ -176,6 +176,51 @@ def build_cache(args, model, tail, files, label_index, out: Path) -> dict:
     return {"feats": feats, "logits": logits, "labels": labels}
 
 
+def cached_batches(args, data, device, rank: int):
+    """Random batches of cached views; step s always draws the same views (resumable)."""
+    feats, logits, labels = data["feats"], data["logits"], data["labels"]
+    n = feats.shape[0]
+    total = int(math.ceil(args.epochs * max(n // args.batch_size, 1)))
+
+    def batches(start: int):
+        for step in range(start, total):
+            rng = np.random.default_rng(args.seed * 100_003 + step + rank * 7_919_000)
+            idx = np.sort(rng.choice(n, size=args.batch_size, replace=False))
+            yield (torch.from_numpy(np.asarray(feats[idx], dtype=np.float32)).to(device),
+                   torch.from_numpy(np.asarray(logits[idx], dtype=np.float32)).to(device),
+                   torch.from_numpy(np.asarray(labels[idx], dtype=np.int64)).to(device))
+    return batches, total
+
+
+def online_batches(args, model, teacher, files, label_index, device, distributed: bool):
+    """Fresh augmented views every step; trunk features and teacher logits computed on the fly."""
+    cfg = model.config["data"]
+    ds = ImageDataset(files, train_transform(cfg, int(cfg["input_size"][-1])), label_index)
+    sampler = (torch.utils.data.distributed.DistributedSampler(ds, seed=args.seed) if distributed
+               else torch.utils.data.RandomSampler(ds, generator=torch.Generator().manual_seed(args.seed)))
+    loader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size, sampler=sampler, drop_last=True,
+                                         num_workers=args.workers, pin_memory=device.type == "cuda")
+    total = int(math.ceil(args.epochs * max(len(loader), 1)))
+    trunk, teacher = model.trunk.to(device), teacher.to(device)
+    mixer = None if args.labels else make_mixer(len(model.categories))
+
+    def batches(start: int):
+        step, epoch = start, start // max(len(loader), 1)
+        while step < total:
+            if distributed:
+                sampler.set_epoch(epoch)
+            for x, y in loader:
+                x, y = x.to(device, non_blocking=True), y.to(device)
+                if mixer is not None:
+                    x, _ = mixer(x, torch.zeros_like(y))
+                with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                    f, z = trunk(x).float(), teacher(x).float()
+                yield f, z, y
+                step += 1
+            epoch += 1
+    return batches, total
+
+
 def calibration_features(model, files, n: int, seed: int) -> torch.Tensor:
     rng = random.Random(seed)
     pick = rng.sample(files, min(n, len(files)))
@@ -262,12 +307,11 @@ def main(argv=None):
     params = [p for p in head.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
 
-    if args.no_cache:
-        raise SystemExit("--no-cache: use the cached mode on CPU; see README for the GPU recipe")
-    data = build_cache(args, model, tail, files, label_index, out)
-    n = data["feats"].shape[0]
-    steps_per_epoch = max(n // args.batch_size, 1)
-    total = int(math.ceil(args.epochs * steps_per_epoch))
+    if args.no_cache:  # fresh views every step: trunk and teacher run in the loop (large data, GPUs)
+        batches, total = online_batches(args, model, teacher, files, label_index, device, distributed)
+    else:
+        data = build_cache(args, model, tail, files, label_index, out)
+        batches, total = cached_batches(args, data, device, rank)
     warmup = min(200, total // 10)
 
     def lr_at(step):
@@ -284,20 +328,16 @@ def main(argv=None):
         step = int(state["step"])
         log(out, f"resumed at step {step}/{total}")
     ddp_head = torch.nn.parallel.DistributedDataParallel(head) if distributed else head
-    feats_np, logits_np, labels_np = data["feats"], data["logits"], data["labels"]
     t0, seen, agree_sum, loss_sum = time.time(), 0, 0.0, 0.0
-    while step < total:
-        rng = np.random.default_rng(args.seed * 100_003 + step)
-        idx = np.sort(rng.choice(n, size=args.batch_size, replace=False))
-        x = torch.from_numpy(np.asarray(feats_np[idx], dtype=np.float32)).to(device)
-        zt = torch.from_numpy(np.asarray(logits_np[idx], dtype=np.float32)).to(device)
+    for x, zt, y in batches(step):
+        if step >= total:
+            break
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             zs = ddp_head(x).float()
         loss = args.kd_weight * kd_loss(zs, zt, args.temperature)
         if args.labels:
-            y = torch.from_numpy(np.asarray(labels_np[idx], dtype=np.int64)).to(device)
             if (y >= 0).any():
                 loss = loss + F.cross_entropy(zs[y >= 0], y[y >= 0])
         opt.zero_grad(set_to_none=True)
@@ -305,7 +345,7 @@ def main(argv=None):
         torch.nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
         step += 1
-        seen += len(idx)
+        seen += len(x)
         agree_sum += (zs.argmax(1) == zt.argmax(1)).float().mean().item()
         loss_sum += loss.item()
         if step % LOG_EVERY == 0 or step == total:
@@ -321,7 +361,8 @@ def main(argv=None):
     if rank == 0:
         head.eval()
         final = save_model(model, out / "final", extra={"training": {
-            "command": command, "images": len(files), "views": n, "steps": total, "batch_size": args.batch_size,
+            "command": command, "images": len(files), "cached": not args.no_cache,
+            "views": None if args.no_cache else len(files) * args.views, "steps": total, "batch_size": args.batch_size,
             "temperature": args.temperature, "lr": args.lr, "seed": args.seed,
             "holdout_from": args.holdout_from, "holdout_fraction": args.holdout_fraction}})
         log(out, f"done: {final}")

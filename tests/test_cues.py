@@ -288,3 +288,12 @@ def test_python_dash_m_entry_point(matcher):
                           capture_output=True, text=True, timeout=300, env={**os.environ, **env})
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["node_ids"] == ["food"]
+
+
+def test_shipped_node_embeddings_are_current(cue_matcher):
+    """A fresh install must not embed every node text at first boot: the shipped file has to match
+    the current texts (regenerate with scripts/make_cue_embeddings.py after changing them)."""
+    from hldemo import cues
+
+    keys = [k for k in cues._NODE_EMBEDDINGS if k.startswith(f"{cue_matcher.hierarchy.id}-")]
+    assert any((cues.SHIPPED_EMBEDDINGS / f"{k}.npy").is_file() for k in keys)

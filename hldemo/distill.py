@@ -205,12 +205,13 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
 
     # --- level 3: the teacher's classifier rows on the selected features, the rest as a constant
     l3 = head.levels[2].ops[0]
+    teacher_index = _teacher_indices(model)
     for i in range(len(model.categories)):
         feats = l2_features[int(head.levels[2].parent_index[i])]
-        w = tail.cls_w[_teacher_index(model, i)]
+        w = tail.cls_w[teacher_index[i]]
         rest = torch.ones_like(feat_mean, dtype=torch.bool)
         rest[feats] = False
-        const = tail.cls_b[_teacher_index(model, i)] + w[rest] @ feat_mean[rest]
+        const = tail.cls_b[teacher_index[i]] + w[rest] @ feat_mean[rest]
         v = torch.zeros(l3.cin)
         v[: len(feats)] = w[feats]
         if l3.hidden:  # relu(v.x) - relu(-v.x) == v.x: an exact linear map through the hidden layer
@@ -224,10 +225,9 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
     return {"calibration_images": len(calibration_features), "images_per_level1_group": counts.tolist()}
 
 
-def _teacher_index(model: NHL, i: int) -> int:
-    """The teacher's output index of the model's i-th category (ImageNet order = sorted wnids)."""
+def _teacher_indices(model: NHL) -> list[int]:
+    """The teacher's output index of each of the model's categories (ImageNet order = sorted wnids)."""
     from timm.data import ImageNetInfo
 
-    if not hasattr(_teacher_index, "_map"):
-        _teacher_index._map = {w: j for j, w in enumerate(ImageNetInfo().label_names())}
-    return _teacher_index._map[model.categories[i]]
+    where = {w: j for j, w in enumerate(ImageNetInfo().label_names())}
+    return [where[w] for w in model.categories]

@@ -59,12 +59,7 @@ class ImageDataset(torch.utils.data.Dataset):
         return len(self.files)
 
     def __getitem__(self, i):
-        try:
-            img = load_image(self.files[i])
-        except Exception:  # one bad file must not stop hours of training
-            from PIL import Image
-            img = Image.new("RGB", (224, 224))
-        return self.transform(img), self.label_index.get(wnid_of(self.files[i]), -1)
+        return self.transform(load_or_blank(self.files[i])), self.label_index.get(wnid_of(self.files[i]), -1)
 
 
 def train_transform(cfg: dict, size: int):
@@ -227,16 +222,17 @@ def calibration_features(model, files, n: int, seed: int) -> torch.Tensor:
     tf = eval_transform(model.config["data"])
     out = []
     for i in range(0, len(pick), 64):
-        x = torch.stack([tf(_safe(p)) for p in pick[i:i + 64]])
+        x = torch.stack([tf(load_or_blank(p)) for p in pick[i:i + 64]])
         with torch.inference_mode():
             out.append(model.trunk(x.contiguous(memory_format=torch.channels_last)).contiguous())
     return torch.cat(out)
 
 
-def _safe(p):
+def load_or_blank(path):
+    """The photo, or a black image if it cannot be read: one bad file must not stop hours of training."""
     from PIL import Image
     try:
-        return load_image(p)
+        return load_image(path)
     except Exception:
         return Image.new("RGB", (224, 224))
 

@@ -8,6 +8,9 @@ Stages, each resumable (re-run the same command to continue):
    crops, flips, RandAugment, mixup/cutmix between photos); trunk features and the teacher's
    logits of each view go to memory-mapped files, so an epoch costs only the head.
    ``--no-cache`` instead runs trunk + teacher on fresh views every step (large datasets, GPUs).
+   ``--feature-mix P`` makes cached epochs fresh again: with probability P a batch's trunk features
+   are cut-mixed on the feature grid and/or flipped, and relabelled by the teacher's own
+   tail, which is cheap because the trunk is shared.
 3. **train**: KL divergence to the teacher's softmax at a temperature (+ cross-entropy with
    ``--labels``), AdamW, cosine schedule; a resumable state every ``--save-every`` steps.
 
@@ -83,6 +86,13 @@ def make_mixer(num_classes: int):
                            label_smoothing=0.0, num_classes=num_classes)
 
 
+def probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1], got {text}")
+    return value
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m hldemo.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--variant", default="nhl_lite0", help="registry name or JSON config path")
@@ -98,6 +108,8 @@ def parse_args(argv=None):
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--labels", action="store_true", help="add cross-entropy with folder wnid labels")
     p.add_argument("--kd-weight", type=float, default=1.0)
+    p.add_argument("--feature-mix", type=probability, default=0.0,
+                   help="probability that a cached batch is mixed/flipped in feature space and relabelled by the teacher")
     p.add_argument("--no-cache", action="store_true", help="fresh views every step (large data, GPUs)")
     p.add_argument("--no-init", action="store_true", help="random branches instead of the teacher's")
     p.add_argument("--save-every", type=int, default=200)
@@ -106,6 +118,38 @@ def parse_args(argv=None):
     p.add_argument("--max-images", type=int, default=0, help="use only the first N images (quick runs)")
     p.add_argument("--max-per-class", type=int, default=0, help="at most N images per wnid (a hashed pick)")
     return p.parse_args(argv)
+
+
+def training_files(args) -> list[Path]:
+    """The photos a training command uses: its sources minus the held-out hash part of
+    ``--holdout-from``, capped per wnid, in a fixed order (model cards rebuild it from the command)."""
+    files = list_images(args.images, cache_dir=Path(args.out).parent / "extracted")
+    holdout_roots = [Path(h).resolve() for h in args.holdout_from]
+    files = [f for f in files if not (any(r in f.resolve().parents for r in holdout_roots) and is_holdout(f, args.holdout_fraction))]
+    if args.max_per_class:  # the same cap for every wnid keeps big folders from dominating
+        kept, count = [], {}
+        for f in sorted(files, key=lambda f: is_holdout_key(f)):
+            w = wnid_of(f)
+            if count.get(w, 0) < args.max_per_class:
+                kept.append(f)
+                count[w] = count.get(w, 0) + 1
+        files = sorted(kept)
+    if args.max_images:
+        files = files[: args.max_images]
+    return files
+
+
+def commands_from_log(log_path: Path) -> list[str]:
+    """The training commands a run's log records, in order (a re-run of the same command once):
+    run them in turn with the same ``--out`` to reproduce its weights, each resuming the last."""
+    commands: list[str] = []
+    if log_path.exists():
+        for line in log_path.read_text().splitlines():
+            if " start: " in line:
+                cmd = line.split(" start: ", 1)[1]
+                if not commands or commands[-1] != cmd:
+                    commands.append(cmd)
+    return commands
 
 
 def seed_all(seed: int) -> None:
@@ -187,6 +231,29 @@ def cached_batches(args, data, device, rank: int):
     return batches, total
 
 
+def mix_features(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A fresh batch from cached trunk features: cutmix on the feature grid, a flip, or both.
+
+    The teacher relabels the result (:class:`TeacherTail` on the same features), so the targets
+    stay exact; the point is new inputs each epoch near the photos' own feature manifold. (Mixup of
+    feature maps was left out: the teacher's output on a blend is flat and rarely either photo's.)
+    """
+    kind = int(torch.randint(3, (1,), generator=gen))  # 0 cutmix, 1 flip, 2 both
+    if kind >= 1:
+        x = x.flip(-1)
+    if kind == 1:
+        return x
+    perm = torch.randperm(len(x), generator=gen)
+    lam = float(torch.rand(1, generator=gen))  # Beta(1, 1), as cutmix uses
+    h, w = x.shape[-2:]
+    ch, cw = max(1, round(h * math.sqrt(1 - lam))), max(1, round(w * math.sqrt(1 - lam)))
+    top = int(torch.randint(h - ch + 1, (1,), generator=gen))
+    left = int(torch.randint(w - cw + 1, (1,), generator=gen))
+    x = x.clone()
+    x[..., top:top + ch, left:left + cw] = x[perm][..., top:top + ch, left:left + cw]
+    return x
+
+
 def online_batches(args, model, teacher, files, label_index, device, distributed: bool):
     """Fresh augmented views every step; trunk features and teacher logits computed on the fly."""
     cfg = model.config["data"]
@@ -263,19 +330,7 @@ def main(argv=None):
     command = "python -m hldemo.train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     log(out, f"start: {command}")
 
-    files = list_images(args.images, cache_dir=out.parent / "extracted")
-    holdout_roots = [Path(h).resolve() for h in args.holdout_from]
-    files = [f for f in files if not (any(r in f.resolve().parents for r in holdout_roots) and is_holdout(f, args.holdout_fraction))]
-    if args.max_per_class:  # the same cap for every wnid keeps big folders from dominating
-        kept, count = [], {}
-        for f in sorted(files, key=lambda f: is_holdout_key(f)):
-            w = wnid_of(f)
-            if count.get(w, 0) < args.max_per_class:
-                kept.append(f)
-                count[w] = count.get(w, 0) + 1
-        files = sorted(kept)
-    if args.max_images:
-        files = files[: args.max_images]
+    files = training_files(args)
     log(out, f"{len(files)} training images from {args.images}")
 
     from .variants import build_nhl, get_config
@@ -328,6 +383,12 @@ def main(argv=None):
     for x, zt, y in batches(step):
         if step >= total:
             break
+        gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step + rank * 7_919_000)
+        if not args.no_cache and float(torch.rand(1, generator=gen)) < args.feature_mix:
+            x = mix_features(x.cpu(), gen)
+            with torch.no_grad():  # not inference_mode: the loss keeps zt for backward
+                zt = tail(x.contiguous(memory_format=torch.channels_last))
+            x, zt = x.to(device), zt.to(device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
@@ -357,9 +418,9 @@ def main(argv=None):
     if rank == 0:
         head.eval()
         final = save_model(model, out / "final", extra={"training": {
-            "command": command, "images": len(files), "cached": not args.no_cache,
+            "command": command, "commands": commands_from_log(out / "train.log"), "images": len(files), "cached": not args.no_cache,
             "views": None if args.no_cache else len(files) * args.views, "steps": total, "batch_size": args.batch_size,
-            "temperature": args.temperature, "lr": args.lr, "seed": args.seed,
+            "temperature": args.temperature, "lr": args.lr, "seed": args.seed, "feature_mix": args.feature_mix,
             "holdout_from": args.holdout_from, "holdout_fraction": args.holdout_fraction}})
         log(out, f"done: {final}")
     if distributed:

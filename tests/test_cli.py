@@ -30,7 +30,7 @@ def few_photos(tmp_path_factory):
 def test_train_resumes_and_writes_a_loadable_checkpoint(tmp_path, few_photos):
     out = tmp_path / "run"
     args = ["hldemo.train", "--images", str(few_photos), "--out", str(out), "--views", "1", "--epochs", "2",
-            "--batch-size", "4", "--save-every", "1", "--workers", "0"]
+            "--batch-size", "4", "--save-every", "1", "--workers", "0", "--feature-mix", "0.5"]
     _run(args)
     log = (out / "train.log").read_text()
     assert "initialised from the teacher" in log and "done:" in log
@@ -40,6 +40,35 @@ def test_train_resumes_and_writes_a_loadable_checkpoint(tmp_path, few_photos):
     assert model.config["training"]["steps"] >= 2
     _run(args)  # a second run finds everything done and resumes, not restarts
     assert "resumed at step" in (out / "train.log").read_text()
+    again = load_model(out / "final").config["training"]
+    assert again["commands"] == [again["command"]]  # the same command twice is one reproduction step
+
+
+def test_train_rejects_a_feature_mix_that_is_not_a_probability(tmp_path, few_photos):
+    out = subprocess.run([sys.executable, "-m", "hldemo.train", "--images", str(few_photos), "--out", str(tmp_path / "r"),
+                          "--feature-mix", "1.5"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "must be a probability in [0, 1], got 1.5" in out.stderr
+    assert not (tmp_path / "r").exists()  # refused before any work
+
+
+def test_feature_mix_only_moves_cells_between_photos():
+    """Cutmix/flip on the feature grid: every output cell is some photo's cell (maybe mirrored)."""
+    import torch
+
+    from hldemo.train import mix_features
+
+    x = torch.randn(6, 3, 5, 7)
+    a, b = mix_features(x, torch.Generator().manual_seed(3)), mix_features(x, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    sources = torch.cat([x, x.flip(-1)])  # (12, C, H, W)
+    changed = 0
+    for seed in range(12):
+        y = mix_features(x, torch.Generator().manual_seed(seed))
+        assert y.shape == x.shape
+        changed += not torch.equal(y, x)
+        match = (y[:, None] == sources[None]).all(2)  # (6, 12, H, W): cell (h, w) equals a source's cell
+        assert match.any(1).all()
+    assert changed == 12
 
 
 def test_evaluate_json_report(few_photos):

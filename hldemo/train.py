@@ -110,6 +110,8 @@ def parse_args(argv=None):
     p.add_argument("--kd-weight", type=float, default=1.0)
     p.add_argument("--feature-mix", type=probability, default=0.0,
                    help="probability that a cached batch is mixed/flipped in feature space and relabelled by the teacher")
+    p.add_argument("--balance", type=float, default=0.0,
+                   help="sample cached views with weight (photos of their wnid) ** -BALANCE (1 = every wnid alike)")
     p.add_argument("--no-cache", action="store_true", help="fresh views every step (large data, GPUs)")
     p.add_argument("--no-init", action="store_true", help="random branches instead of the teacher's")
     p.add_argument("--save-every", type=int, default=200)
@@ -163,6 +165,27 @@ def trunk_and_teacher(model, tail, x):
         return feats, tail(feats)
 
 
+def view_order(n_files: int, views: int, seed: int) -> list[int]:
+    """Cached view v shows file ``order[v]``: each pass over the files in a fresh seeded permutation."""
+    return torch.cat([torch.randperm(n_files, generator=torch.Generator().manual_seed(seed + e))
+                      for e in range(views)]).tolist()
+
+
+def view_weights(files: list[Path], args) -> np.ndarray | None:
+    """Sampling probability of each cached view: photo weight = (photos of its wnid) ** -balance.
+
+    ``--balance 1`` gives every wnid the same share, so the one or two sharp photos of most
+    classes are not drowned by the big folders (Tiny-ImageNet's 64 px photos, Imagenette).
+    """
+    if not args.balance:
+        return None
+    count: dict = {}
+    for f in files:
+        count[wnid_of(f)] = count.get(wnid_of(f), 0) + 1
+    w = np.array([count[wnid_of(files[i])] ** -args.balance for i in view_order(len(files), args.views, args.seed)])
+    return w / w.sum()
+
+
 def build_cache(args, model, tail, files, label_index, out: Path) -> dict:
     """Write trunk features + teacher logits of ``views`` augmented views per image (resumable)."""
     cache = out / "cache"
@@ -183,9 +206,7 @@ def build_cache(args, model, tail, files, label_index, out: Path) -> dict:
     if meta["done"] >= n:
         return {"feats": feats, "logits": logits, "labels": labels}
     mixer = None if args.labels else make_mixer(len(model.categories))
-    # view v shows file order[v]: each pass over the files in a fresh seeded permutation
-    order = torch.cat([torch.randperm(len(files), generator=torch.Generator().manual_seed(args.seed + e))
-                       for e in range(args.views)]).tolist()
+    order = view_order(len(files), args.views, args.seed)
     start, bs = meta["done"], 64
     ds = ImageDataset([files[i] for i in order], train_transform(cfg, size), label_index)
     loader = torch.utils.data.DataLoader(torch.utils.data.Subset(ds, range(start, n)), batch_size=bs,
@@ -215,8 +236,9 @@ def build_cache(args, model, tail, files, label_index, out: Path) -> dict:
     return {"feats": feats, "logits": logits, "labels": labels}
 
 
-def cached_batches(args, data, device, rank: int):
-    """Random batches of cached views; step s always draws the same views (resumable)."""
+def cached_batches(args, data, device, rank: int, weights: np.ndarray | None = None):
+    """Random batches of cached views (drawn with ``weights`` if given); step s always draws the
+    same views (resumable)."""
     feats, logits, labels = data["feats"], data["logits"], data["labels"]
     n = feats.shape[0]
     total = int(math.ceil(args.epochs * max(n // args.batch_size, 1)))
@@ -224,7 +246,7 @@ def cached_batches(args, data, device, rank: int):
     def batches(start: int):
         for step in range(start, total):
             rng = np.random.default_rng(args.seed * 100_003 + step + rank * 7_919_000)
-            idx = np.sort(rng.choice(n, size=args.batch_size, replace=False))
+            idx = np.sort(rng.choice(n, size=args.batch_size, replace=False, p=weights))
             yield (torch.from_numpy(np.asarray(feats[idx], dtype=np.float32)).to(device),
                    torch.from_numpy(np.asarray(logits[idx], dtype=np.float32)).to(device),
                    torch.from_numpy(np.asarray(labels[idx], dtype=np.int64)).to(device))
@@ -362,7 +384,7 @@ def main(argv=None):
         batches, total = online_batches(args, model, teacher, files, label_index, device, distributed)
     else:
         data = build_cache(args, model, tail, files, label_index, out)
-        batches, total = cached_batches(args, data, device, rank)
+        batches, total = cached_batches(args, data, device, rank, view_weights(files, args))
     warmup = min(200, total // 10)
 
     def lr_at(step):
@@ -420,7 +442,7 @@ def main(argv=None):
         final = save_model(model, out / "final", extra={"training": {
             "command": command, "commands": commands_from_log(out / "train.log"), "images": len(files), "cached": not args.no_cache,
             "views": None if args.no_cache else len(files) * args.views, "steps": total, "batch_size": args.batch_size,
-            "temperature": args.temperature, "lr": args.lr, "seed": args.seed, "feature_mix": args.feature_mix,
+            "temperature": args.temperature, "lr": args.lr, "seed": args.seed, "feature_mix": args.feature_mix, "balance": args.balance,
             "holdout_from": args.holdout_from, "holdout_fraction": args.holdout_fraction}})
         log(out, f"done: {final}")
     if distributed:

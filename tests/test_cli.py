@@ -51,6 +51,27 @@ def test_train_rejects_a_feature_mix_that_is_not_a_probability(tmp_path, few_pho
     assert not (tmp_path / "r").exists()  # refused before any work
 
 
+def test_balance_gives_every_wnid_the_same_share_of_cached_views():
+    from argparse import Namespace
+
+    import numpy as np
+
+    from hldemo.data import wnid_of
+    from hldemo.train import view_order, view_weights
+
+    files = [Path(f"n01440764/{i}.JPEG") for i in range(9)] + [Path("n02123045_tabby.JPEG"), Path("x/n09999999_a.png")]
+    args = Namespace(balance=1.0, views=3, seed=5)
+    w = view_weights(files, args)
+    order = view_order(len(files), args.views, args.seed)
+    assert len(w) == len(order) == 33 and abs(w.sum() - 1) < 1e-9
+    share = {}
+    for v, i in enumerate(order):
+        share[wnid_of(files[i])] = share.get(wnid_of(files[i]), 0) + w[v]
+    assert set(share) == {"n01440764", "n02123045", "n09999999"}
+    assert np.allclose(list(share.values()), [1 / 3] * 3)
+    assert view_weights(files, Namespace(balance=0.0, views=3, seed=5)) is None  # plain uniform draws
+
+
 def test_feature_mix_only_moves_cells_between_photos():
     """Cutmix/flip on the feature grid: every output cell is some photo's cell (maybe mirrored)."""
     import torch

@@ -30,6 +30,7 @@ import random
 import shlex
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,13 @@ def probability(text: str) -> float:
     return value
 
 
+def non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m hldemo.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--variant", default="nhl_lite0", help="registry name or JSON config path")
@@ -110,7 +118,7 @@ def parse_args(argv=None):
     p.add_argument("--kd-weight", type=float, default=1.0)
     p.add_argument("--feature-mix", type=probability, default=0.0,
                    help="probability that a cached batch is mixed/flipped in feature space and relabelled by the teacher")
-    p.add_argument("--balance", type=float, default=0.0,
+    p.add_argument("--balance", type=non_negative, default=0.0,
                    help="sample cached views with weight (photos of their wnid) ** -BALANCE (1 = every wnid alike)")
     p.add_argument("--no-cache", action="store_true", help="fresh views every step (large data, GPUs)")
     p.add_argument("--no-init", action="store_true", help="random branches instead of the teacher's")
@@ -179,9 +187,7 @@ def view_weights(files: list[Path], args) -> np.ndarray | None:
     """
     if not args.balance:
         return None
-    count: dict = {}
-    for f in files:
-        count[wnid_of(f)] = count.get(wnid_of(f), 0) + 1
+    count = Counter(wnid_of(f) for f in files)
     w = np.array([count[wnid_of(files[i])] ** -args.balance for i in view_order(len(files), args.views, args.seed)])
     return w / w.sum()
 

@@ -44,10 +44,12 @@ def test_train_resumes_and_writes_a_loadable_checkpoint(tmp_path, few_photos):
     assert again["commands"] == [again["command"]]  # the same command twice is one reproduction step
 
 
-def test_train_rejects_a_feature_mix_that_is_not_a_probability(tmp_path, few_photos):
+@pytest.mark.parametrize("flag, value, message", [("--feature-mix", "1.5", "must be a probability in [0, 1], got 1.5"),
+                                                  ("--balance", "-1", "must be a number >= 0, got -1")])
+def test_train_rejects_out_of_range_options(tmp_path, few_photos, flag, value, message):
     out = subprocess.run([sys.executable, "-m", "hldemo.train", "--images", str(few_photos), "--out", str(tmp_path / "r"),
-                          "--feature-mix", "1.5"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2 and "must be a probability in [0, 1], got 1.5" in out.stderr
+                          flag, value], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and message in out.stderr
     assert not (tmp_path / "r").exists()  # refused before any work
 
 

@@ -8,9 +8,6 @@ Stages, each resumable (re-run the same command to continue):
    crops, flips, RandAugment, mixup/cutmix between photos); trunk features and the teacher's
    logits of each view go to memory-mapped files, so an epoch costs only the head.
    ``--no-cache`` instead runs trunk + teacher on fresh views every step (large datasets, GPUs).
-   ``--feature-mix P`` makes cached epochs fresh again: with probability P a batch's trunk features
-   are cut-mixed on the feature grid and/or flipped, and relabelled by the teacher's own
-   tail, which is cheap because the trunk is shared.
 3. **train**: KL divergence to the teacher's softmax at a temperature (+ cross-entropy with
    ``--labels``), AdamW, cosine schedule; a resumable state every ``--save-every`` steps.
 
@@ -30,7 +27,6 @@ import random
 import shlex
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -87,20 +83,6 @@ def make_mixer(num_classes: int):
                            label_smoothing=0.0, num_classes=num_classes)
 
 
-def probability(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1], got {text}")
-    return value
-
-
-def non_negative(text: str) -> float:
-    value = float(text)
-    if not value >= 0.0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m hldemo.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--variant", default="nhl_lite0", help="registry name or JSON config path")
@@ -116,10 +98,6 @@ def parse_args(argv=None):
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--labels", action="store_true", help="add cross-entropy with folder wnid labels")
     p.add_argument("--kd-weight", type=float, default=1.0)
-    p.add_argument("--feature-mix", type=probability, default=0.0,
-                   help="probability that a cached batch is mixed/flipped in feature space and relabelled by the teacher")
-    p.add_argument("--balance", type=non_negative, default=0.0,
-                   help="sample cached views with weight (photos of their wnid) ** -BALANCE (1 = every wnid alike)")
     p.add_argument("--no-cache", action="store_true", help="fresh views every step (large data, GPUs)")
     p.add_argument("--no-init", action="store_true", help="random branches instead of the teacher's")
     p.add_argument("--save-every", type=int, default=200)
@@ -173,25 +151,6 @@ def trunk_and_teacher(model, tail, x):
         return feats, tail(feats)
 
 
-def view_order(n_files: int, views: int, seed: int) -> list[int]:
-    """Cached view v shows file ``order[v]``: each pass over the files in a fresh seeded permutation."""
-    return torch.cat([torch.randperm(n_files, generator=torch.Generator().manual_seed(seed + e))
-                      for e in range(views)]).tolist()
-
-
-def view_weights(files: list[Path], args) -> np.ndarray | None:
-    """Sampling probability of each cached view: photo weight = (photos of its wnid) ** -balance.
-
-    ``--balance 1`` gives every wnid the same share, so the one or two sharp photos of most
-    classes are not drowned by the big folders (Tiny-ImageNet's 64 px photos, Imagenette).
-    """
-    if not args.balance:
-        return None
-    count = Counter(wnid_of(f) for f in files)
-    w = np.array([count[wnid_of(files[i])] ** -args.balance for i in view_order(len(files), args.views, args.seed)])
-    return w / w.sum()
-
-
 def build_cache(args, model, tail, files, label_index, out: Path) -> dict:
     """Write trunk features + teacher logits of ``views`` augmented views per image (resumable)."""
     cache = out / "cache"
@@ -212,7 +171,9 @@ def build_cache(args, model, tail, files, label_index, out: Path) -> dict:
     if meta["done"] >= n:
         return {"feats": feats, "logits": logits, "labels": labels}
     mixer = None if args.labels else make_mixer(len(model.categories))
-    order = view_order(len(files), args.views, args.seed)
+    # view v shows file order[v]: each pass over the files in a fresh seeded permutation
+    order = torch.cat([torch.randperm(len(files), generator=torch.Generator().manual_seed(args.seed + e))
+                       for e in range(args.views)]).tolist()
     start, bs = meta["done"], 64
     ds = ImageDataset([files[i] for i in order], train_transform(cfg, size), label_index)
     loader = torch.utils.data.DataLoader(torch.utils.data.Subset(ds, range(start, n)), batch_size=bs,
@@ -242,9 +203,8 @@ def build_cache(args, model, tail, files, label_index, out: Path) -> dict:
     return {"feats": feats, "logits": logits, "labels": labels}
 
 
-def cached_batches(args, data, device, rank: int, weights: np.ndarray | None = None):
-    """Random batches of cached views (drawn with ``weights`` if given); step s always draws the
-    same views (resumable)."""
+def cached_batches(args, data, device, rank: int):
+    """Random batches of cached views; step s always draws the same views (resumable)."""
     feats, logits, labels = data["feats"], data["logits"], data["labels"]
     n = feats.shape[0]
     total = int(math.ceil(args.epochs * max(n // args.batch_size, 1)))
@@ -252,34 +212,11 @@ def cached_batches(args, data, device, rank: int, weights: np.ndarray | None = N
     def batches(start: int):
         for step in range(start, total):
             rng = np.random.default_rng(args.seed * 100_003 + step + rank * 7_919_000)
-            idx = np.sort(rng.choice(n, size=args.batch_size, replace=False, p=weights))
+            idx = np.sort(rng.choice(n, size=args.batch_size, replace=False))
             yield (torch.from_numpy(np.asarray(feats[idx], dtype=np.float32)).to(device),
                    torch.from_numpy(np.asarray(logits[idx], dtype=np.float32)).to(device),
                    torch.from_numpy(np.asarray(labels[idx], dtype=np.int64)).to(device))
     return batches, total
-
-
-def mix_features(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """A fresh batch from cached trunk features: cutmix on the feature grid, a flip, or both.
-
-    The teacher relabels the result (:class:`TeacherTail` on the same features), so the targets
-    stay exact; the point is new inputs each epoch near the photos' own feature manifold. (Mixup of
-    feature maps was left out: the teacher's output on a blend is flat and rarely either photo's.)
-    """
-    kind = int(torch.randint(3, (1,), generator=gen))  # 0 cutmix, 1 flip, 2 both
-    if kind >= 1:
-        x = x.flip(-1)
-    if kind == 1:
-        return x
-    perm = torch.randperm(len(x), generator=gen)
-    lam = float(torch.rand(1, generator=gen))  # Beta(1, 1), as cutmix uses
-    h, w = x.shape[-2:]
-    ch, cw = max(1, round(h * math.sqrt(1 - lam))), max(1, round(w * math.sqrt(1 - lam)))
-    top = int(torch.randint(h - ch + 1, (1,), generator=gen))
-    left = int(torch.randint(w - cw + 1, (1,), generator=gen))
-    x = x.clone()
-    x[..., top:top + ch, left:left + cw] = x[perm][..., top:top + ch, left:left + cw]
-    return x
 
 
 def online_batches(args, model, teacher, files, label_index, device, distributed: bool):
@@ -390,7 +327,7 @@ def main(argv=None):
         batches, total = online_batches(args, model, teacher, files, label_index, device, distributed)
     else:
         data = build_cache(args, model, tail, files, label_index, out)
-        batches, total = cached_batches(args, data, device, rank, view_weights(files, args))
+        batches, total = cached_batches(args, data, device, rank)
     warmup = min(200, total // 10)
 
     def lr_at(step):
@@ -411,12 +348,6 @@ def main(argv=None):
     for x, zt, y in batches(step):
         if step >= total:
             break
-        gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step + rank * 7_919_000)
-        if not args.no_cache and float(torch.rand(1, generator=gen)) < args.feature_mix:
-            x = mix_features(x.cpu(), gen)
-            with torch.no_grad():  # not inference_mode: the loss keeps zt for backward
-                zt = tail(x.contiguous(memory_format=torch.channels_last))
-            x, zt = x.to(device), zt.to(device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
@@ -448,7 +379,7 @@ def main(argv=None):
         final = save_model(model, out / "final", extra={"training": {
             "command": command, "commands": commands_from_log(out / "train.log"), "images": len(files), "cached": not args.no_cache,
             "views": None if args.no_cache else len(files) * args.views, "steps": total, "batch_size": args.batch_size,
-            "temperature": args.temperature, "lr": args.lr, "seed": args.seed, "feature_mix": args.feature_mix, "balance": args.balance,
+            "temperature": args.temperature, "lr": args.lr, "seed": args.seed,
             "holdout_from": args.holdout_from, "holdout_fraction": args.holdout_fraction}})
         log(out, f"done: {final}")
     if distributed:

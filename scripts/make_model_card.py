@@ -33,7 +33,7 @@ EVAL_SETS = [("ImageNet samples, held out (1 photo per class)", "imagenet-sample
              ("imagen, held out", "imagen", "holdout", None, None),
              ("Tiny-ImageNet, photos not used in training (64 px, 202 classes)", TINY, "unused", 5, None),
              ("Tiny-ImageNet house cats, not used in training (64 px)", TINY, "unused", None, "domestic_cat"),
-             ("Imagenette val (10 classes, never trained on)", "imagenette-160/val", "all", None, None)]
+             ("Imagenette val (10 classes seen in training, these photos not)", "imagenette-160/val", "all", None, None)]
 
 
 def training_minutes(log_path: Path) -> float:

@@ -7,6 +7,7 @@ import io
 import re
 import tarfile
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
@@ -101,6 +102,17 @@ def is_holdout_key(path: str | Path) -> float:
 def is_holdout(path: str | Path, fraction: float) -> bool:
     """Deterministic held-out split: the files whose hash key falls below ``fraction``."""
     return is_holdout_key(path) < fraction
+
+
+def cap_per_wnid(files: Iterable[str | Path], n: int) -> list[Path]:
+    """At most ``n`` photos per wnid, picked by file-name hash (the same on every machine), sorted."""
+    count: Counter = Counter()
+    kept = []
+    for f in sorted(files, key=is_holdout_key):
+        count[wnid_of(f)] += 1
+        if count[wnid_of(f)] <= n:
+            kept.append(f)
+    return sorted(kept)
 
 
 def extract_tar(tar_path: Path, cache_dir: Path) -> Path:

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from .backbone import load_teacher
 from .checkpoint import load_model, save_model
-from .data import is_holdout, is_holdout_key, list_images, load_image, wnid_of
+from .data import cap_per_wnid, is_holdout, list_images, load_image, wnid_of
 from .distill import TeacherTail, init_from_teacher
 
 CALIBRATION_IMAGES = 2000
@@ -115,13 +115,7 @@ def training_files(args) -> list[Path]:
     holdout_roots = [Path(h).resolve() for h in args.holdout_from]
     files = [f for f in files if not (any(r in f.resolve().parents for r in holdout_roots) and is_holdout(f, args.holdout_fraction))]
     if args.max_per_class:  # the same cap for every wnid keeps big folders from dominating
-        kept, count = [], {}
-        for f in sorted(files, key=lambda f: is_holdout_key(f)):
-            w = wnid_of(f)
-            if count.get(w, 0) < args.max_per_class:
-                kept.append(f)
-                count[w] = count.get(w, 0) + 1
-        files = sorted(kept)
+        files = cap_per_wnid(files, args.max_per_class)
     if args.max_images:
         files = files[: args.max_images]
     return files
@@ -147,7 +141,7 @@ def seed_all(seed: int) -> None:
 def trunk_and_teacher(model, tail, x):
     """Trunk features and the teacher's logits of one batch (the trunk runs once for both)."""
     with torch.inference_mode():
-        feats = model.trunk(x.contiguous(memory_format=torch.channels_last))
+        feats = model.trunk(x)  # the trunk makes x channels-last itself
         return feats, tail(feats)
 
 
@@ -256,7 +250,7 @@ def calibration_features(model, files, n: int, seed: int) -> torch.Tensor:
     for i in range(0, len(pick), 64):
         x = torch.stack([tf(load_or_blank(p)) for p in pick[i:i + 64]])
         with torch.inference_mode():
-            out.append(model.trunk(x.contiguous(memory_format=torch.channels_last)).contiguous())
+            out.append(model.trunk(x).contiguous())
     return torch.cat(out)
 
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from hldemo.backbone import load_teacher  # noqa: E402
 from hldemo.checkpoint import load_model  # noqa: E402
-from hldemo.data import is_holdout, is_holdout_key, list_images, wnid_of  # noqa: E402
+from hldemo.data import cap_per_wnid, is_holdout, list_images, wnid_of  # noqa: E402
 from hldemo.evaluate import GAINS, WRONG_FRACTIONS, evaluate  # noqa: E402
 from hldemo.flops import count_macs, count_params  # noqa: E402
 from hldemo.train import commands_from_log, parse_args, training_files  # noqa: E402
@@ -79,12 +79,9 @@ def main():
         if which == "holdout":
             files = [f for f in files if is_holdout(f, fraction)]
         elif which == "unused":
-            count, picked = Counter(), []
-            for f in sorted((f for f in files if f.resolve() not in used), key=is_holdout_key):
-                count[wnid_of(f)] += 1
-                if per_class is None or count[wnid_of(f)] <= per_class:
-                    picked.append(f)
-            files = sorted(picked)
+            files = [f for f in files if f.resolve() not in used]
+        if per_class:
+            files = cap_per_wnid(files, per_class)
         print(f"{name}: {len(files)} photos", file=sys.stderr)
         reports[name] = evaluate(model, teacher, files, [wnid_of(f) for f in files])
     (folder / "eval.json").write_text(json.dumps(reports, indent=1) + "\n")

@@ -44,6 +44,17 @@ def test_train_resumes_and_writes_a_loadable_checkpoint(tmp_path, few_photos):
     assert again["commands"] == [again["command"]]  # the same command twice is one reproduction step
 
 
+def test_cap_per_wnid_keeps_the_same_photos_whatever_the_order():
+    from collections import Counter
+
+    from hldemo.data import cap_per_wnid, wnid_of
+
+    files = [Path(f"n01440764/{i}.JPEG") for i in range(7)] + [Path(f"n02123045_{i}.JPEG") for i in range(2)]
+    kept = cap_per_wnid(files, 3)
+    assert Counter(wnid_of(f) for f in kept) == {"n01440764": 3, "n02123045": 2}
+    assert kept == sorted(kept) == cap_per_wnid(reversed(files), 3)
+
+
 def test_evaluate_json_report(few_photos):
     report = json.loads(_run(["hldemo.evaluate", "--images", str(few_photos), "--json"]).strip().splitlines()[-1])
     for key in ("n_images", "teacher_top1", "nhl_top1", "agreement"):

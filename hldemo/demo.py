@@ -49,6 +49,7 @@ import torch
 from PIL import Image
 
 from .errors import HLDemoError, InputError, UnknownCategoryError
+from .model import DEFAULT_GAIN  # attention strength: x2 (enhance) or /2 (inhibit)
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,6 @@ DEFAULT_CHECKPOINT = "nhl_lite0"
 DEFAULT_SPEECH_MODEL = "tiny.en"
 MODES = ("enhance", "inhibit")
 DEFAULT_MODE = "enhance"
-DEFAULT_GAIN = 2.0  # attention strength: x2 (enhance) or /2 (inhibit)
 MIN_GAIN, MAX_GAIN = 1.0, 8.0
 TOP_K = 5
 EXPERT_CACHE_SIZE = 32  # experts kept in memory (each holds sliced copies of its branch weights)

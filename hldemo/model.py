@@ -32,6 +32,9 @@ from .backbone import check_image_tensor
 from .errors import CheckpointError, InputError, UnknownCategoryError
 from .hierarchy import Hierarchy
 
+# The demo's attention strength (x2 on the cued branches); the evaluation's wrong-cue table uses it too.
+DEFAULT_GAIN = 2.0
+
 
 def _pad_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
     """TensorFlow 'SAME' padding, as the tf_* timm teachers use (asymmetric for stride 2)."""

@@ -28,7 +28,9 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from hldemo import render  # noqa: E402
-from hldemo.demo import DEFAULT_CHECKPOINT, DEFAULT_GAIN, DEFAULT_MODE, MAX_GAIN, MIN_GAIN, DemoEngine  # noqa: E402
+from hldemo.demo import (DEFAULT_CHECKPOINT, DEFAULT_GAIN, DEFAULT_MODE, MAX_GAIN, MIN_GAIN,  # noqa: E402
+                         THREADS_ENV, DemoEngine, configure_threads)
+from hldemo.errors import exit_on_user_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
@@ -66,7 +68,8 @@ the paper's models. An *expert* keeps only the branches on the paths to the cate
 features by a gain just before its last layer, for this request only.
 
 **Costs.** GMACs and parameters are counted for one 224×224 image with the trunk included; the
-milliseconds are measured on this machine during your request.
+milliseconds are the median of a few runs of each network during your request, timed the
+way `python -m hldemo.bench` times them (same optimisations and threads).
 
 **Cues.** Typed or spoken cues are transcribed offline by Whisper (tiny.en) and matched to the
 hierarchy with a sound-word list, exact names and MiniLM sentence embeddings; correct them with the
@@ -246,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.perf_counter() - t0:5.1f} s] {100 * fraction:3.0f}% {message}", flush=True)
 
     speech = None if str(args.speech_model).lower() in ("", "none", "off") else args.speech_model
-    engine = DemoEngine(args.checkpoint, speech_model=speech, progress=progress)
+    with exit_on_user_error(parser.prog):  # a checkpoint that cannot be loaded: one line, not a traceback
+        progress(0.0, f"{configure_threads()} torch thread(s) per request (${THREADS_ENV})")
+        engine = DemoEngine(args.checkpoint, speech_model=speech, progress=progress)
     demo = build_demo(engine)
     host, port = server_address(args.host, args.port)
     progress(1.0, f"serving on http://{host}:{port}")

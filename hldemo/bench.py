@@ -4,10 +4,12 @@ request through the app's own code path.
 
     python -m hldemo.bench [--json] [--quick] [--model nhl_lite0]
 
-Latencies are medians (and p90) over interleaved repeats: every round times each model once, so
-load from other processes hits all of them alike. Ratios are to the teacher measured in the same
-run. The teacher runs with the same inference optimisations as the NHL (batch-norms folded,
-channels-last, ``torch.inference_mode``).
+Latencies are medians (and p90) over interleaved repeats: every round times each model once, in
+alternating order, so load from other processes hits all of them alike. Ratios are to the teacher
+measured in the same run. The teacher is the checkpoint's own backbone (``config["backbone"]``),
+run with the same inference optimisations as the NHL (batch-norms folded, channels-last,
+``torch.inference_mode``). The timing code is :func:`hldemo.timing.time_forwards`, the one the
+demo's cost panel uses.
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ import os
 import platform
 import random
 import resource
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .backbone import fuse_batchnorm, load_teacher
-from .checkpoint import DEFAULT_CHECKPOINT, load_model
+from . import timing
+from .backbone import load_teacher
+from .checkpoint import DEFAULT_CHECKPOINT, load_model, read_config
+from .errors import exit_on_user_error
 from .expert import build_expert
 from .flops import count_macs, count_params
 
@@ -45,25 +48,10 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _stats(samples: list[float]) -> dict:
-    a = np.asarray(samples) * 1000
-    return {"median": float(np.median(a)), "p90": float(np.percentile(a, 90))}
-
-
-@torch.inference_mode()
-def time_models(models: dict, batch: int, warmup: int, rounds: int) -> dict:
-    """Median/p90 ms per forward of each model, interleaved round by round."""
-    x = torch.randn(batch, 3, 224, 224).contiguous(memory_format=torch.channels_last)
-    for m in models.values():
-        for _ in range(warmup):
-            m(x)
-    times = {k: [] for k in models}
-    for _ in range(rounds):
-        for k, m in models.items():
-            t0 = time.perf_counter()
-            m(x)
-            times[k].append(time.perf_counter() - t0)
-    return {k: _stats(v) for k, v in times.items()}
+def time_models(models: dict, batch: int, warmup: int, rounds: int, size: int = 224) -> dict:
+    """Median/p90 ms per forward of each model on a random batch (:func:`hldemo.timing.time_forwards`)."""
+    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
+    return timing.time_forwards(models, x, rounds=rounds, warmup=warmup)[1]
 
 
 def pick_experts(model, seed: int = 0) -> dict:
@@ -71,38 +59,51 @@ def pick_experts(model, seed: int = 0) -> dict:
     h = model.hierarchy
     level1 = next((n.id for n in h.level(1) if n.id not in ("dog",) and len(n.categories) >= 20), h.level(1)[0].id)
     rng = random.Random(seed)
-    return {"domestic_cat": ["domestic_cat"], "dog": ["dog"],
-            "random_20": sorted(rng.sample(model.categories, 20)), f"level1_{level1}": [level1]}
+    named = {node: [node] for node in ("domestic_cat", "dog") if node in h.nodes}  # other trees may lack them
+    return {**named, "random_20": sorted(rng.sample(model.categories, min(20, len(model.categories)))),
+            f"level1_{level1}": [level1]}
 
 
-def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = True) -> dict:
+def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = True, threads: int | None = None) -> dict:
+    """Measure a checkpoint against its own teacher (``config["backbone"]``).
+
+    Args:
+        model_name: a checkpoint name under ``checkpoints/``, a folder or a Hub repo id.
+        quick: few repeats (checks that everything runs; the numbers are rough).
+        demo: also measure cue matching, Whisper and full demo requests.
+        threads: torch intra-op threads (process-wide); default: every core this process may use.
+
+    Returns:
+        The report (see :func:`format_table`).
+    """
     warmup, rounds = REPEATS["quick" if quick else "full"]
-    threads = _cores()
+    threads = threads or _cores()
     torch.set_num_threads(threads)
-    report = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": threads,
+    report = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": _cores(),
                           "torch": torch.__version__, "python": platform.python_version()},
-              "model": model_name, "quick": quick}
+              "threads": threads, "model": model_name, "quick": quick}
+    backbone = read_config(model_name)["backbone"]
     t0 = time.perf_counter()
-    teacher = load_teacher("tf_efficientnet_lite0")
+    teacher = load_teacher(backbone)
     report["load_s"] = {"teacher": time.perf_counter() - t0}
+    report["teacher_backbone"] = backbone
     t0 = time.perf_counter()
     model = load_model(model_name, teacher=teacher)
     report["load_s"]["nhl"] = time.perf_counter() - t0
     experts = {}
     for name, items in pick_experts(model).items():
         experts[name] = build_expert(model, items)
-    fast_teacher = fuse_batchnorm(teacher).to(memory_format=torch.channels_last)
-    models = {"teacher": fast_teacher, "nhl": model, **experts}
+    models = {"teacher": timing.inference_teacher(teacher), "nhl": model, **experts}
 
-    lat1 = time_models(models, 1, warmup, rounds)
-    lat16 = time_models(models, 16, max(1, warmup // 2), max(3, rounds // 5))
+    size = int(model.config["data"]["input_size"][-1])
+    lat1 = time_models(models, 1, warmup, rounds, size)
+    lat16 = time_models(models, 16, max(1, warmup // 2), max(3, rounds // 5), size)
     entries = {}
     for k, m in models.items():
-        entries[k] = {"gmacs": count_macs(m) / 1e9, "params": count_params(m),
+        entries[k] = {"categories": _category_count(teacher if k == "teacher" else m),
+                      "gmacs": count_macs(m) / 1e9, "params": count_params(m),
                       "ms_b1": lat1[k]["median"], "ms_b1_p90": lat1[k]["p90"],
                       "ms_b16": lat16[k]["median"], "ms_b16_p90": lat16[k]["p90"]}
-        if k in experts:
-            entries[k]["categories"] = len(m.categories)
     t = entries["teacher"]
     for e in entries.values():
         e["ratio"] = {f: e[f] / t[f] for f in ("gmacs", "params", "ms_b1", "ms_b16")}
@@ -117,7 +118,7 @@ def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = 
         t0 = time.perf_counter()
         build_expert(model, cats)
         cold.append(time.perf_counter() - t0)
-    report["expert_build_ms"] = {"cold": _stats(cold)}
+    report["expert_build_ms"] = {"cold": timing.latency_stats(cold)}
 
     if demo:
         report.update(_demo_figures(model_name, teacher, rounds, report))
@@ -141,7 +142,7 @@ def _demo_figures(model_name: str, teacher, rounds: int, report: dict) -> dict:
         t0 = time.perf_counter()
         engine.expert_for(cats)
         cached.append(time.perf_counter() - t0)
-    report["expert_build_ms"]["cached"] = _stats(cached)
+    report["expert_build_ms"]["cached"] = timing.latency_stats(cached)
 
     match = []
     for _ in range(max(1, rounds // len(CUES))):
@@ -149,7 +150,7 @@ def _demo_figures(model_name: str, teacher, rounds: int, report: dict) -> dict:
             t0 = time.perf_counter()
             engine.matcher.match(cue)
             match.append(time.perf_counter() - t0)
-    out["cue_match_ms"] = _stats(match)
+    out["cue_match_ms"] = timing.latency_stats(match)
 
     audio = load_audio(str(SPEECH))
     samples = np.zeros(16000 * 5, dtype=np.float32)  # the spoken cue padded to 5 s
@@ -160,7 +161,7 @@ def _demo_figures(model_name: str, teacher, rounds: int, report: dict) -> dict:
         t0 = time.perf_counter()
         transcribe(engine.speech, load_audio(speech5))
         whisper.append(time.perf_counter() - t0)
-    out["whisper_5s_ms"] = _stats(whisper)
+    out["whisper_5s_ms"] = timing.latency_stats(whisper)
 
     req_text, req_speech = [], []
     photo = str(PHOTO)
@@ -173,19 +174,26 @@ def _demo_figures(model_name: str, teacher, rounds: int, report: dict) -> dict:
         t0 = time.perf_counter()
         engine.run(photo, audio=speech5)
         req_speech.append(time.perf_counter() - t0)
-    out["app_request_ms"] = {"text": _stats(req_text), "speech_5s": _stats(req_speech)}
+    out["app_request_ms"] = {"text": timing.latency_stats(req_text), "speech_5s": timing.latency_stats(req_speech)}
     return out
+
+
+def _category_count(model: torch.nn.Module) -> int:
+    """Outputs of a network: an NHL's categories, a timm classifier's classes."""
+    categories = getattr(model, "categories", None)
+    return len(categories) if categories is not None else int(model.num_classes)
 
 
 def format_table(r: dict) -> str:
     rows = [("teacher", r["teacher"]), ("full NHL", r["nhl"])] + [(f"expert {k}", v) for k, v in r["experts"].items()]
     m = r["machine"]
-    lines = [f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, python {m['python']}",
+    lines = [f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, python {m['python']}; "
+             f"{r['threads']} torch thread{'s' if r['threads'] != 1 else ''}; teacher {r['teacher_backbone']}",
              "",
              "| model | categories | GMACs | params (M) | ms b1 (p90) | ms b16 (p90) | x teacher GMACs | x teacher ms b1 | x teacher ms b16 |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, e in rows:
-        lines.append(f"| {name} | {e.get('categories', 1000)} | {e['gmacs']:.3f} | {e['params'] / 1e6:.2f} | "
+        lines.append(f"| {name} | {e['categories']} | {e['gmacs']:.3f} | {e['params'] / 1e6:.2f} | "
                      f"{e['ms_b1']:.1f} ({e['ms_b1_p90']:.1f}) | {e['ms_b16']:.0f} ({e['ms_b16_p90']:.0f}) | "
                      f"{e['ratio']['gmacs']:.2f} | {e['ratio']['ms_b1']:.2f} | {e['ratio']['ms_b16']:.2f} |")
     b = r["expert_build_ms"]
@@ -208,9 +216,14 @@ def main(argv=None):
     p.add_argument("--model", default=DEFAULT_CHECKPOINT)
     p.add_argument("--quick", action="store_true", help="few repeats: checks that everything runs")
     p.add_argument("--no-demo", action="store_true", help="skip cue/Whisper/app-request figures")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: every core; the demo uses $HLDEMO_TORCH_THREADS, default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
-    report = run(args.model, quick=args.quick, demo=not args.no_demo)
+    if args.threads is not None and args.threads < 1:
+        p.error(f"--threads must be at least 1, not {args.threads}")
+    with exit_on_user_error(p.prog):
+        report = run(args.model, quick=args.quick, demo=not args.no_demo, threads=args.threads)
     print(json.dumps(report) if args.json else format_table(report))
 
 

@@ -82,6 +82,26 @@ def _download(repo_id: str) -> Path:
         raise CheckpointError(f"cannot download checkpoint '{repo_id}' from the Hugging Face Hub{hint}: {e}") from e
 
 
+def read_config(name_or_path: str | Path) -> dict:
+    """A checkpoint's validated config (backbone, split, levels...), without building the model.
+
+    Args:
+        name_or_path: a name under ``checkpoints/``, a local folder, or a Hub repo id (downloaded).
+
+    Raises:
+        CheckpointError: no such checkpoint, or its config is missing or malformed.
+    """
+    from .variants import validate_config
+
+    folder = _resolve(name_or_path)
+    try:
+        return validate_config(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")))
+    except FileNotFoundError as e:
+        raise CheckpointError(f"checkpoint {folder} lacks {CONFIG_FILE}") from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"checkpoint {folder}: malformed JSON: {e}") from e
+
+
 def load_model(name_or_path: str | Path = DEFAULT_CHECKPOINT, teacher: nn.Module | None = None) -> NHL:
     """Load a trained NHL: a name under ``checkpoints/``, a local folder, or a Hub repo id.
 
@@ -91,11 +111,11 @@ def load_model(name_or_path: str | Path = DEFAULT_CHECKPOINT, teacher: nn.Module
     Raises:
         CheckpointError: missing files, malformed config, or weights that do not fit the config.
     """
-    from .variants import build_nhl, validate_config
+    from .variants import build_nhl
 
     folder = _resolve(name_or_path)
+    config = read_config(folder)
     try:
-        config = validate_config(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")))
         hierarchy = Hierarchy(json.loads((folder / HIERARCHY_FILE).read_text(encoding="utf-8")))
     except FileNotFoundError as e:
         raise CheckpointError(f"checkpoint {folder} lacks {Path(e.filename).name}") from e

@@ -21,8 +21,11 @@ What one request does:
 4. **Attention**: top-down gains for this call only: ``gain`` on the selected nodes' branches in
    ``"enhance"`` mode, ``1 / gain`` in ``"inhibit"`` mode; nodes the cue negates always get
    ``1 / gain``.
-5. **Inference**: the teacher runs on its own; the trunk runs once and its features feed the full
-   NHL head and the expert's head (without and with attention). Every forward is timed.
+5. **Inference**: the teacher, the full NHL and the expert each run on the image through
+   :func:`hldemo.timing.time_forwards`, the timing code of ``python -m hldemo.bench``: the teacher
+   with the same optimisations (batch-norms folded, channels-last), at the process's torch thread
+   count, interleaved in alternating order, the median of :data:`TIMING_ROUNDS` runs. Their
+   predictions come from those runs; the expert then runs once more with attention.
 
 Nothing a user can send makes :meth:`DemoEngine.run` raise: bad images, audio, cues and selections
 end up in :attr:`DemoResult.message` / :attr:`DemoResult.notes`.
@@ -34,10 +37,12 @@ import hashlib
 import logging
 import math
 import os
+import shutil
 import sys
 import tempfile
 import threading
 import time
+import weakref
 import zipfile
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -48,7 +53,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .errors import HLDemoError, InputError, UnknownCategoryError
+from . import timing
+from .errors import HLDemoError, InputError, UnknownCategoryError, exit_on_user_error
 from .model import DEFAULT_GAIN  # attention strength: x2 (enhance) or /2 (inhibit)
 
 log = logging.getLogger(__name__)
@@ -65,7 +71,9 @@ EXPORT_CACHE_SIZE = 16  # zipped experts kept on disk for download
 THREADS_ENV = "HLDEMO_TORCH_THREADS"
 # One intra-op thread per request: on 2 shared cores, batch-1 inference of these small convs runs
 # 5-10x slower with 2 oversubscribed threads than with 1; the server runs requests side by side.
+# Set where a program starts (app.py, python -m hldemo.demo) by configure_threads, never by the engine.
 DEFAULT_THREADS = 1
+TIMING_ROUNDS = 3  # timed forwards per network and request: the cost panel shows their median
 ProgressFn = Callable[[float, str], None]
 
 
@@ -87,7 +95,8 @@ class Cost:
         model: ``"teacher"``, ``"full NHL"`` or ``"expert"``.
         gmacs: multiply-accumulates (10^9) of one forward pass.
         params_m: parameters (10^6) the network holds (the shared trunk included).
-        ms: wall time measured in this request (the NHL and expert: trunk + their head).
+        ms: median wall time of one forward pass in this request (trunk included), timed by
+            :func:`hldemo.timing.time_forwards` like ``python -m hldemo.bench``.
         gmacs_saved_pct, params_saved_pct, ms_saved_pct: savings against the teacher, in percent.
     """
 
@@ -191,13 +200,18 @@ class DemoResult:
 
     def answer(self) -> dict:
         """The deterministic part of the result (no timings): for comparing two runs."""
-        d = self.to_dict()
-        d.pop("timings_ms")
-        d["costs"] = [{k: v for k, v in c.items() if not k.startswith("ms")} for c in d["costs"]]
-        d["cue"].pop("ms")
-        if d["cue"].get("details"):
-            d["cue"]["details"].pop("ms", None)
-        return d
+        return answer_of(self.to_dict())
+
+
+def answer_of(details: dict) -> dict:
+    """The deterministic part of a :meth:`DemoResult.to_dict` (e.g. the app's JSON details panel):
+    everything but the timings, for comparing two runs."""
+    d = {k: v for k, v in details.items() if k != "timings_ms"}
+    d["costs"] = [{k: v for k, v in c.items() if not k.startswith("ms")} for c in d["costs"]]
+    d["cue"] = {k: v for k, v in d["cue"].items() if k != "ms"}
+    if d["cue"].get("details"):
+        d["cue"]["details"] = {k: v for k, v in d["cue"]["details"].items() if k != "ms"}
+    return d
 
 
 @dataclass
@@ -216,22 +230,28 @@ class DemoEngine:
         speech_model: Whisper model name or path; None: no speech recognition (audio gets a message).
         cues: load the cue matcher (False: text cues get a message; tests of the core only).
         expert_cache_size: experts kept in the LRU cache.
-        threads: torch intra-op threads (process-wide); default ``$HLDEMO_TORCH_THREADS`` or 1.
+        timing_rounds: timed forwards per network and request (the cost panel shows the median).
         progress: called as ``progress(fraction, message)`` while loading.
         teacher: an already loaded teacher (tests); loaded from the checkpoint's config otherwise.
+
+    The engine leaves torch's process-wide thread count alone: programs set it where they start
+    (:func:`configure_threads`). Exported zips live in a temporary folder that :meth:`close` (or
+    the engine's garbage collection, or the interpreter's exit) removes.
+
+    Raises:
+        CheckpointError: the checkpoint, or the backbone its config names, cannot be loaded.
     """
 
     def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, *, speech_model: str | None = DEFAULT_SPEECH_MODEL,
-                 cues: bool = True, expert_cache_size: int = EXPERT_CACHE_SIZE, threads: int | None = None,
+                 cues: bool = True, expert_cache_size: int = EXPERT_CACHE_SIZE, timing_rounds: int = TIMING_ROUNDS,
                  progress: ProgressFn | None = None, teacher: torch.nn.Module | None = None):
         from .backbone import load_teacher, make_transform
-        from .checkpoint import load_model
+        from .checkpoint import load_model, read_config
         from .flops import count_macs, count_params
 
         say = progress or (lambda f, m: log.info("%3.0f%% %s", 100 * f, m))
         t_start = time.perf_counter()
-        self.threads = int(threads or os.environ.get(THREADS_ENV) or DEFAULT_THREADS)
-        torch.set_num_threads(max(1, self.threads))
+        self.timing_rounds = max(1, int(timing_rounds))
         self.load_seconds: dict[str, float] = {}
 
         def step(fraction: float, what: str, fn: Callable[[], Any]) -> Any:
@@ -241,9 +261,11 @@ class DemoEngine:
             self.load_seconds[what] = time.perf_counter() - t0
             return out
 
-        backbone = _checkpoint_backbone(checkpoint) if teacher is None else None
+        backbone = read_config(checkpoint)["backbone"] if teacher is None else None
         self.teacher = teacher if teacher is not None else step(
-            0.05, "loading the teacher", lambda: load_teacher(backbone))
+            0.05, f"loading the teacher ({backbone})", lambda: load_teacher(backbone))
+        # predictions and timings: the teacher as python -m hldemo.bench runs it
+        self.timed_teacher = timing.inference_teacher(self.teacher)
         self.model = step(0.25, f"loading the NHL ({checkpoint})", lambda: load_model(checkpoint, teacher=self.teacher))
         self.checkpoint = str(checkpoint)
         self.hierarchy = self.model.hierarchy
@@ -274,6 +296,7 @@ class DemoEngine:
         self._macs_lock = threading.Lock()
         self._export_lock = threading.Lock()  # one zip written at a time
         self._export_dir = Path(tempfile.mkdtemp(prefix="hldemo-experts-"))
+        self._remove_exports = weakref.finalize(self, shutil.rmtree, self._export_dir, ignore_errors=True)
         self._exports: OrderedDict[str, Path] = OrderedDict()
         self._choices = _picker_choices(self.hierarchy)
         self._choice_values = {v for _, v in self._choices}
@@ -282,6 +305,21 @@ class DemoEngine:
         say(1.0, f"ready in {self.load_seconds['total']:.1f} s")
 
     # --- public helpers ----------------------------------------------------------------------
+    def close(self) -> None:
+        """Remove the exported zips' temporary folder (also done at garbage collection and exit)."""
+        self._remove_exports()
+
+    def __enter__(self) -> "DemoEngine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def export_dir(self) -> Path:
+        """The temporary folder of exported zips (removed by :meth:`close`)."""
+        return self._export_dir
+
     def __repr__(self) -> str:
         return (f"DemoEngine({self.checkpoint!r}, {len(self.model.categories)} categories, "
                 f"cues={self.matcher is not None}, speech={self.speech_model_name if self.speech else None})")
@@ -442,40 +480,29 @@ class DemoEngine:
         result.gains = self._gains(result, target)
 
         say(0.5, "running the networks")
-        with torch.inference_mode():
+        networks = {"teacher": self.timed_teacher, "full NHL": self.model}
+        if target is not self.model:
+            networks["expert"] = target
+        logits, times = timing.time_forwards(networks, x, rounds=self.timing_rounds)
+        ms = {name: round(t["median"], 2) for name, t in times.items()}
+        ms.setdefault("expert", ms["full NHL"])
+        expert_logits = logits.get("expert", logits["full NHL"])
+        timings.update(teacher=ms["teacher"], nhl=ms["full NHL"], expert=ms["expert"])
+        attention_logits = expert_logits
+        if result.gains:
             t0 = time.perf_counter()
-            teacher_logits = self.teacher(x)
-            timings["teacher"] = _ms(t0)
-            t0 = time.perf_counter()
-            features = self.model.trunk(x)
-            timings["trunk"] = _ms(t0)
-            t0 = time.perf_counter()
-            nhl_logits = self.model.head(features)
-            timings["nhl_head"] = _ms(t0)
-            if target is self.model:
-                expert_logits = nhl_logits
-                timings["expert_head"] = timings["nhl_head"]
-            else:
-                t0 = time.perf_counter()
-                expert_logits = target.head(features)
-                timings["expert_head"] = _ms(t0)
-            if result.gains:
-                t0 = time.perf_counter()
-                attention_logits = target.head(features, result.gains)
-                timings["attention_head"] = _ms(t0)
-            else:
-                attention_logits = expert_logits
+            with torch.inference_mode():
+                attention_logits = target(x, result.gains)
+            timings["attention"] = _ms(t0)
 
-        result.teacher = self._top(teacher_logits, self.teacher_wnids, top_k)
-        result.nhl = self._top(nhl_logits, self.model.categories, top_k)
+        result.teacher = self._top(logits["teacher"], self.teacher_wnids, top_k)
+        result.nhl = self._top(logits["full NHL"], self.model.categories, top_k)
         result.expert = self._top(expert_logits, target.categories, top_k)
         result.expert_attention = self._top(attention_logits, target.categories, top_k)
-        ms_nhl = timings["trunk"] + timings["nhl_head"]
-        ms_expert = timings["trunk"] + timings["expert_head"]
         result.costs = [
-            self._cost("teacher", self.teacher_macs, self.teacher_params, timings["teacher"], timings["teacher"]),
-            self._cost("full NHL", self.nhl_macs, self.nhl_params, ms_nhl, timings["teacher"]),
-            self._cost("expert", entry.macs, entry.params, ms_expert, timings["teacher"]),
+            self._cost("teacher", self.teacher_macs, self.teacher_params, ms["teacher"], ms["teacher"]),
+            self._cost("full NHL", self.nhl_macs, self.nhl_params, ms["full NHL"], ms["teacher"]),
+            self._cost("expert", entry.macs, entry.params, ms["expert"], ms["teacher"]),
         ]
         result.ok = True
         result.message = self._status(result)
@@ -730,11 +757,10 @@ class DemoEngine:
 
     # --- internals ---------------------------------------------------------------------------
     def _warm_up(self) -> None:
-        """One forward of every network (first calls pay for lazy initialisation)."""
-        x = torch.zeros(1, 3, 224, 224)
-        with torch.inference_mode():
-            self.teacher(x)
-            self.model.head(self.model.trunk(x))
+        """Two forwards of every network (first calls pay for lazy initialisation)."""
+        size = int(self.model.config["data"]["input_size"][-1])
+        timing.time_forwards({"teacher": self.timed_teacher, "full NHL": self.model},
+                             torch.zeros(1, 3, size, size), rounds=2)
 
 
 _EXPORT_README = """# hldemo efficient expert
@@ -774,22 +800,6 @@ def _has_audio(audio: object) -> bool:
     return True
 
 
-def _checkpoint_backbone(checkpoint: str | Path) -> str:
-    """The teacher a checkpoint's config names (the default backbone when it cannot be read here:
-    :func:`hldemo.checkpoint.load_model` then reports the broken checkpoint)."""
-    import json
-
-    from .backbone import DEFAULT_BACKBONE
-    from .checkpoint import CHECKPOINT_DIR, CONFIG_FILE
-
-    for folder in (Path(checkpoint), CHECKPOINT_DIR / str(checkpoint)):
-        try:
-            return str(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))["backbone"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return DEFAULT_BACKBONE
-
-
 def _teacher_wnids(teacher: torch.nn.Module, categories: Sequence[str]) -> list[str]:
     """wnids of the teacher's outputs: ImageNet-1k index order (= sorted wnids)."""
     n = getattr(teacher, "num_classes", None)
@@ -821,6 +831,29 @@ def _picker_choices(hierarchy) -> list[tuple[str, str]]:
 
 
 # --- command line --------------------------------------------------------------------------------
+def configure_threads(threads: int | str | None = None) -> int:
+    """Set torch's process-wide intra-op thread count for a demo program (app.py, the CLI).
+
+    Args:
+        threads: the count; default ``$HLDEMO_TORCH_THREADS``, else :data:`DEFAULT_THREADS`.
+
+    Returns:
+        The count set.
+
+    Raises:
+        InputError: not a whole number >= 1.
+    """
+    value = threads if threads is not None else (os.environ.get(THREADS_ENV) or DEFAULT_THREADS)
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1 or str(value).strip() != str(n):
+        raise InputError(f"torch threads must be a whole number >= 1 (from {THREADS_ENV} or the caller), not {value!r}")
+    torch.set_num_threads(n)
+    return n
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m hldemo.demo IMAGE [--cue TEXT | --audio FILE] [--select NODE ...] [--json]``."""
     import argparse
@@ -832,14 +865,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--audio", default=None, help="spoken cue (wav/ogg/flac)")
     p.add_argument("--select", nargs="*", default=None, help="picker entries: node ids, wnids or names")
     p.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
-    p.add_argument("--gain", type=float, default=DEFAULT_GAIN)
+    p.add_argument("--gain", type=float, default=DEFAULT_GAIN, help=f"attention gain, {MIN_GAIN:g}-{MAX_GAIN:g}")
     p.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
     p.add_argument("--speech-model", default=DEFAULT_SPEECH_MODEL, help="'none' to skip Whisper")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     args = p.parse_args(argv)
+    for flag, path in (("IMAGE", args.image), ("--audio", args.audio)):
+        if path is not None and not Path(path).is_file():
+            p.error(f"{flag}: no such file: {path}")
+    if not (math.isfinite(args.gain) and MIN_GAIN <= args.gain <= MAX_GAIN):
+        p.error(f"--gain must be between {MIN_GAIN:g} and {MAX_GAIN:g}, not {args.gain:g}")
     speech = None if args.speech_model.lower() == "none" else args.speech_model
-    engine = DemoEngine(args.checkpoint, speech_model=speech, progress=lambda f, m: print(m, file=sys.stderr))
+    with exit_on_user_error(p.prog):
+        configure_threads()
+        engine = DemoEngine(args.checkpoint, speech_model=speech, progress=lambda f, m: print(m, file=sys.stderr))
     r = engine.run(args.image, cue=args.cue, audio=args.audio, selection=args.select, mode=args.mode, gain=args.gain)
+    engine.close()
     if args.json:
         print(json.dumps(r.to_dict(), indent=1, ensure_ascii=False))
         return 0 if r.ok else 1

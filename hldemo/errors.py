@@ -1,5 +1,9 @@
 """Typed errors: every failure a user can cause raises one of these, with a message they can act on."""
 
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
 
 class HLDemoError(Exception):
     """Base class of every error hldemo raises on purpose."""
@@ -30,3 +34,14 @@ class CheckpointError(HLDemoError, ValueError):
 
 class AudioError(HLDemoError, ValueError):
     """Audio that cannot be read or used (corrupt, empty, wrong format)."""
+
+
+@contextmanager
+def exit_on_user_error(prog: str) -> Iterator[None]:
+    """For command-line entry points: an error the user caused becomes one line on stderr
+    (``prog: error: message``) and exit status 2, like argparse's usage errors, not a traceback."""
+    try:
+        yield
+    except HLDemoError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -327,7 +327,8 @@ def cost_table_html(costs, expert_is_full: bool = False) -> str:
             '<th>time (ms)</th><th>vs teacher</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>{summary}'
             '<p class="hl-cost-note">GMACs and parameters: one 224×224 image, the shared trunk included. '
-            'Times: measured in this request on this machine (they vary run to run).</p></div>')
+            'Times: the median of a few runs of each network in this request, on this machine, timed like '
+            '<code>python -m hldemo.bench</code> (they vary run to run).</p></div>')
 
 
 def cue_markdown(cue) -> str:

@@ -35,9 +35,11 @@ import torch.nn.functional as F
 
 from .backbone import load_teacher
 from .checkpoint import load_model, save_model
-from .data import cap_per_wnid, is_holdout, list_images, load_image, wnid_of
+from .data import IMAGE_EXTENSIONS, cap_per_wnid, is_holdout, list_images, load_image, wnid_of
 from .distill import TeacherTail, init_from_teacher
+from .errors import CheckpointError, InputError, exit_on_user_error
 
+PROG = "python -m hldemo.train"
 CALIBRATION_IMAGES = 2000
 LOG_EVERY = 20
 
@@ -83,28 +85,57 @@ def make_mixer(num_classes: int):
                            label_smoothing=0.0, num_classes=num_classes)
 
 
+def _at_least(low: float, kind=int):
+    """An argparse type: a number of ``kind`` that is >= ``low`` (a clear usage error otherwise)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not value >= low or not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is below {low:g}")
+        return value
+    return parse
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    value = _at_least(0.0, float)(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be above 0")
+    return value
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1)."""
+    value = _at_least(0.0, float)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not below 1")
+    return value
+
+
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m hldemo.train", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--variant", default="nhl_lite0", help="registry name or JSON config path")
     p.add_argument("--images", nargs="+", required=True, help="image folders or .tar files")
     p.add_argument("--holdout-from", nargs="*", default=[], help="sources whose held-out part is excluded")
-    p.add_argument("--holdout-fraction", type=float, default=0.3)
+    p.add_argument("--holdout-fraction", type=_fraction, default=0.3)
     p.add_argument("--out", default="runs/nhl_lite0")
-    p.add_argument("--views", type=int, default=2, help="augmented views per image in the cache")
-    p.add_argument("--epochs", type=float, default=3.0, help="passes over the cached views")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--temperature", type=float, default=2.0)
+    p.add_argument("--views", type=_at_least(1), default=2, help="augmented views per image in the cache")
+    p.add_argument("--epochs", type=_positive, default=3.0, help="passes over the cached views")
+    p.add_argument("--batch-size", type=_at_least(1), default=128)
+    p.add_argument("--lr", type=_positive, default=1e-3)
+    p.add_argument("--weight-decay", type=_at_least(0.0, float), default=1e-4)
+    p.add_argument("--temperature", type=_positive, default=2.0)
     p.add_argument("--labels", action="store_true", help="add cross-entropy with folder wnid labels")
-    p.add_argument("--kd-weight", type=float, default=1.0)
+    p.add_argument("--kd-weight", type=_at_least(0.0, float), default=1.0)
     p.add_argument("--no-cache", action="store_true", help="fresh views every step (large data, GPUs)")
     p.add_argument("--no-init", action="store_true", help="random branches instead of the teacher's")
-    p.add_argument("--save-every", type=int, default=200)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--save-every", type=_at_least(1), default=200)
+    p.add_argument("--workers", type=_at_least(0), default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-images", type=int, default=0, help="use only the first N images (quick runs)")
-    p.add_argument("--max-per-class", type=int, default=0, help="at most N images per wnid (a hashed pick)")
+    p.add_argument("--max-images", type=_at_least(0), default=0, help="use only the first N images (quick runs)")
+    p.add_argument("--max-per-class", type=_at_least(0), default=0, help="at most N images per wnid (a hashed pick)")
     return p.parse_args(argv)
 
 
@@ -118,6 +149,9 @@ def training_files(args) -> list[Path]:
         files = cap_per_wnid(files, args.max_per_class)
     if args.max_images:
         files = files[: args.max_images]
+    if not files:
+        raise InputError(f"no photos to train on in {' '.join(map(str, args.images))} (looked for "
+                         f"{', '.join(sorted(IMAGE_EXTENSIONS))} files, minus the held-out part)")
     return files
 
 
@@ -138,14 +172,27 @@ def seed_all(seed: int) -> None:
     random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
 
 
-def trunk_and_teacher(model, tail, x):
-    """Trunk features and the teacher's logits of one batch (the trunk runs once for both)."""
+def teacher_tail(model, teacher) -> TeacherTail | None:
+    """The teacher's layers after the trunk's split point, or None when the teacher cannot be split
+    that way (only EfficientNet-style teachers can; e.g. ConvNeXt cannot)."""
+    blocks = getattr(model.trunk.model, "blocks", None)
+    if blocks is None:
+        return None
+    try:
+        return TeacherTail(teacher, len(blocks))
+    except CheckpointError:
+        return None
+
+
+def trunk_and_teacher(model, teacher, tail, x):
+    """Trunk features and the teacher's logits of one batch: through ``tail`` on the features when
+    there is one (the trunk runs once for both), else the whole teacher on the images."""
     with torch.inference_mode():
         feats = model.trunk(x)  # the trunk makes x channels-last itself
-        return feats, tail(feats)
+        return feats, tail(feats) if tail is not None else teacher(x)
 
 
-def build_cache(args, model, tail, files, label_index, out: Path) -> dict:
+def build_cache(args, model, teacher, tail, files, label_index, out: Path) -> dict:
     """Write trunk features + teacher logits of ``views`` augmented views per image (resumable)."""
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -179,7 +226,7 @@ def build_cache(args, model, tail, files, label_index, out: Path) -> dict:
     for i, (x, y) in enumerate(loader):
         if mixer is not None and len(x) % 2 == 0:
             x, _ = mixer(x, torch.zeros(len(x), dtype=torch.long))
-        f, z = trunk_and_teacher(model, tail, x)
+        f, z = trunk_and_teacher(model, teacher, tail, x)
         sl = slice(pos, pos + len(x))
         feats[sl] = f.numpy().astype(np.float16)
         logits[sl] = z.numpy().astype(np.float16)
@@ -271,6 +318,12 @@ def kd_loss(student, teacher, temperature):
 
 def main(argv=None):
     args = parse_args(argv)
+    with exit_on_user_error(PROG):
+        train(args, argv)
+
+
+def train(args, argv=None):
+    """Run the training command ``args`` (see :func:`parse_args`)."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -299,9 +352,12 @@ def main(argv=None):
         model = load_model(init_dir)
         teacher = load_teacher(model.config["backbone"])
     else:
-        config = get_config(args.variant) if not str(args.variant).endswith(".json") else json.loads(Path(args.variant).read_text())
+        config = get_config(args.variant)
         teacher = load_teacher(config["backbone"])
         model = build_nhl(config, teacher=teacher)
+        if not args.no_init and teacher_tail(model, teacher) is None:
+            raise CheckpointError(f"the branches cannot start as copies of the teacher's layers: {config['backbone']} is "
+                                  "not an EfficientNet-style model; add --no-init to start them from random weights")
         if not args.no_init:
             t0 = time.time()
             calib = calibration_features(model, files, CALIBRATION_IMAGES, args.seed)
@@ -309,8 +365,7 @@ def main(argv=None):
             log(out, f"initialised from the teacher on {stats['calibration_images']} images in {time.time() - t0:.0f} s")
         if rank == 0:
             save_model(model, init_dir, dtype=torch.float32)
-    trunk_blocks = len(model.trunk.model.blocks)
-    tail = TeacherTail(teacher, trunk_blocks)
+    tail = teacher_tail(model, teacher)
     label_index = {w: i for i, w in enumerate(model.categories)} if args.labels else None
 
     head = model.head.to(device).train()
@@ -320,7 +375,7 @@ def main(argv=None):
     if args.no_cache:  # fresh views every step: trunk and teacher run in the loop (large data, GPUs)
         batches, total = online_batches(args, model, teacher, files, label_index, device, distributed)
     else:
-        data = build_cache(args, model, tail, files, label_index, out)
+        data = build_cache(args, model, teacher, tail, files, label_index, out)
         batches, total = cached_batches(args, data, device, rank)
     warmup = min(200, total // 10)
 

@@ -42,15 +42,64 @@ def get_config(name_or_path: str | Path) -> dict:
     return validate_config(config)
 
 
+# Branch op fields checked before building: (required, optional integer fields); the last op of
+# the last level needs no "out" (it gives one logit per category). Other op types are left to
+# hldemo.model, which names the types it knows.
+OP_FIELDS = {"mbconv": (("hidden", "out"), ("depth", "kernel", "stride")),
+             "pointwise": (("out",), ()),
+             "mlp": (("out",), ("hidden",))}
+
+
 def validate_config(config: dict) -> dict:
+    """Check a model config before anything is built from it, and return a deep copy.
+
+    Args:
+        config: a variant config (``hldemo/configs/*.json``, a ``--variant`` file or a checkpoint's
+            ``config.json``).
+
+    Raises:
+        CheckpointError: a missing key or a value of the wrong kind, naming where it is (e.g.
+            ``levels[0][1]``), instead of a KeyError deep inside the model.
+    """
     if not isinstance(config, dict):
-        raise CheckpointError("a model config must be a JSON object")
+        raise CheckpointError(f"a model config must be a JSON object, not {type(config).__name__}")
     missing = [k for k in REQUIRED_KEYS if k not in config]
     if missing:
-        raise CheckpointError(f"model config lacks {missing}")
-    if not isinstance(config["levels"], list) or not all(isinstance(l, list) and l for l in config["levels"]):
+        raise CheckpointError(f"model config lacks {missing} (a config needs {list(REQUIRED_KEYS)})")
+    for key in ("backbone", "hierarchy"):
+        if not isinstance(config[key], str) or not config[key].strip():
+            raise CheckpointError(f"config '{key}' must be a non-empty name, not {config[key]!r}")
+    if not _is_int(config["split"]):
+        raise CheckpointError(f"config 'split' must be an integer stage index, not {config['split']!r}")
+    levels = config["levels"]
+    if not isinstance(levels, list) or not levels or not all(isinstance(l, list) and l for l in levels):
         raise CheckpointError("config 'levels' must be a list of non-empty op lists, one per hierarchy level")
+    for li, level in enumerate(levels):
+        for oi, op in enumerate(level):
+            where = f"config levels[{li}][{oi}]"
+            if not isinstance(op, dict):
+                raise CheckpointError(f"{where} must be an op object like {{\"type\": \"mlp\", \"out\": 64}}, not {op!r}")
+            if op.get("type") not in OP_FIELDS:
+                continue
+            required, optional = OP_FIELDS[op["type"]]
+            last = li == len(levels) - 1 and oi == len(level) - 1
+            for name in required:
+                if name not in op and not (name == "out" and last):
+                    raise CheckpointError(f"{where} ({op['type']}) lacks '{name}'")
+            for name in required + optional:
+                value = op.get(name)
+                ok = value is None or (_is_int(value) and value >= (0 if name == "hidden" else 1))
+                if name == "hidden" and isinstance(value, list):  # mbconv: one width per block
+                    ok = bool(value) and all(_is_int(v) and v >= 1 for v in value)
+                if not ok:
+                    raise CheckpointError(f"{where} ({op['type']}): '{name}' must be a positive integer, not {value!r}")
+    if "data" in config and not isinstance(config["data"], dict):
+        raise CheckpointError("config 'data' (preprocessing) must be a JSON object")
     return copy.deepcopy(config)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def build_nhl(config: str | Path | dict = DEFAULT_VARIANT, teacher: nn.Module | None = None,

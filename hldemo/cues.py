@@ -22,7 +22,7 @@ How a cue is read:
    b. an exact node/category name or synonym (plurals included);
    c. cosine similarity of all-MiniLM-L6-v2 embeddings between the phrase and every node's name,
       synonyms, definition (ImageNet's WordNet glosses from timm for categories) and the short
-      descriptions in :data:`NODE_HINTS` ("something to eat" -> food). The best node above
+      descriptions of ``hierarchies/lexicon/hints.json`` ("something to eat" -> food). The best node above
       :data:`MATCH_THRESHOLD` wins; phrases made only of words that neither the embedder's vocabulary
       nor the hierarchy know are rejected first (they embed to noise), and misspelt words are
       corrected against the hierarchy's vocabulary ("elefant" -> "elephant") when the phrase as
@@ -42,6 +42,7 @@ Command line::
 
     python -m hldemo.cues [--json] [--hierarchy NAME] TEXT...
     python -m hldemo.cues --audio FILE [--speech-model tiny.en] [--json]
+    python -m hldemo.cues --table tests/tables/descriptions_scenes.tsv   # a cue table's rate
 """
 
 from __future__ import annotations
@@ -123,40 +124,18 @@ SOUND_WORDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ring", r"\b(?:ring[- ]?ring|ringing)\b", ("phones", "telephones", "telephone", "phone", "n04401088")),
 )
 
-# Short descriptions of inner nodes, so that descriptive cues ("something to eat") find them. Each
-# entry: candidate keys of the node (first found wins) and its descriptions.
-NODE_HINTS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("food", "foods", "n00021265"), ("something to eat", "a meal", "a dish of food", "a snack", "dinner")),
-    (("fruit_vegetables", "fruit and vegetables", "fruit & vegetables", "produce"),
-     ("fruit and vegetables", "fresh produce", "something healthy to eat")),
-    (("drinks", "drink", "beverage", "n07881800"), ("something to drink", "a beverage")),
-    (("cups_and_mugs", "cups_mugs", "cups and mugs", "cups", "mugs", "n03797390"),
-     ("something to drink from", "a drinking vessel", "a cup or mug", "a cup of coffee", "a cup of tea")),
-    (("domestic_cat", "domestic cat", "house cat", "n02121808"),
-     ("a cat", "a kitten", "a kitty", "a pet cat", "a pussycat", "the animal that says meow")),
-    (("dog", "dogs", "domestic dog", "n02084071"),
-     ("a dog", "a puppy", "a doggy", "a pet dog", "a hound", "the animal that barks")),
-    (("big_cats", "big cats", "big cat", "n02127808"), ("a big cat", "a wild cat", "lions and tigers")),
-    (("birds", "bird", "n01503061"), ("a bird", "a flying animal with feathers", "birdie")),
-    (("ducks_and_waterfowl", "ducks", "duck", "n01846331"), ("a duck", "a water bird that quacks")),
-    (("snakes", "snake", "serpent", "n01726692"), ("a snake", "a serpent", "a reptile without legs")),
-    (("insects_bugs", "insects", "insect", "n02159955"), ("an insect", "a bug", "creepy crawlies")),
-    (("bees_ants_flies", "bees", "bee", "n02206856"), ("a bee", "a honeybee", "a bumblebee", "an insect that buzzes")),
-    (("cattle", "cow", "cows", "n02402425"), ("a cow", "cows", "a bull", "cattle", "an ox")),
-    (("pigs", "pig", "swine", "n02395003"), ("a pig", "a piggy", "a hog", "swine")),
-    (("horses", "horse", "n02374149"), ("a horse", "a pony", "a stallion", "a mare")),
-    (("sheep_and_goats", "sheep", "n02411705"), ("a sheep", "a lamb", "a ram")),
-    (("cars", "car", "automobile", "n02958343"),
-     ("a car", "an automobile", "a motor vehicle", "something to drive")),
-    (("emergency_vehicles", "emergency vehicles", "emergency vehicle"),
-     ("an emergency vehicle", "a vehicle with a siren", "police, fire or ambulance")),
-    (("trains", "train", "n04468005"), ("a train", "a railway", "a locomotive")),
-    (("musical_instruments", "musical instruments", "musical instrument", "n03800933"),
-     ("a musical instrument", "something to make music with")),
-    (("clothing", "clothes", "n03051540"), ("clothes", "something to wear", "a garment")),
-    (("seats", "chairs", "chair", "n04161981"), ("something to sit on", "a seat")),
-    (("beds", "bed", "n02818832"), ("something to sleep on", "a bed")),
-)
+# Short descriptions of nodes ("something to eat" -> food, "something to cook in" -> pots & pans):
+# data, in hierarchies/lexicon/hints.json (candidate keys of each node, first found wins, and texts).
+LEXICON_DIR = Path(__file__).resolve().parent.parent / "hierarchies" / "lexicon"
+HINTS_FILE = LEXICON_DIR / "hints.json"
+# A node that a thing mentioned in a use description ("coffee" in "something to drink coffee from")
+# names is what is mentioned, not what is described, and is set aside: the mentioned thing matches it
+# at least EXPLAIN_FLOOR, within EXPLAIN_BAND of what that thing names best, and no worse than
+# EXPLAIN_MARGIN below the whole description does.
+EXPLAIN_FLOOR = 0.65
+EXPLAIN_BAND = 0.10
+EXPLAIN_MARGIN = 0.05
+FRAME_MIX = 0.5  # a use description's score: max(whole, FRAME_MIX * use alone + (1 - FRAME_MIX) * whole)
 
 # Words that ask for something rather than name it, dropped from the front/back of each phrase.
 _REQUEST = re.compile(
@@ -204,6 +183,7 @@ class CueMatch:
         phrase: the part of the cue that matched.
         categories: the wnids below the node.
         negated: True for a node to inhibit ("not a dog").
+        words: the words of the cue that decided the match ("cat" in "a cat on its sofa").
     """
 
     node: str
@@ -214,12 +194,13 @@ class CueMatch:
     phrase: str
     categories: tuple[str, ...] = field(repr=False, default=())
     negated: bool = False
+    words: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict (without the category list)."""
         return {"node": self.node, "name": self.name, "level": self.level, "score": round(self.score, 4),
-                "reason": self.reason, "phrase": self.phrase, "negated": self.negated,
-                "n_categories": len(self.categories)}
+                "reason": self.reason, "phrase": self.phrase, "words": list(self.words),
+                "negated": self.negated, "n_categories": len(self.categories)}
 
 
 @dataclass
@@ -368,6 +349,87 @@ def split_phrases(text: str) -> list[tuple[str, bool]]:
     return out
 
 
+# --- descriptions by use and objects in scenes --------------------------------------------------
+_PURPOSE = re.compile(
+    r"^(?P<subj>something|some thing|thing|things|anything|object|objects|tool|tools|device|machine|container|"
+    r"item|somewhere|place|stuff|what you use|what i use|what we use|what people use)\s+"
+    r"(?:(?:you|i|we|people|one)\s+(?:can\s+|could\s+)?(?:use\s+)?|used\s+|that\s+you\s+use\s+)?"
+    r"(?:to|for)\s+(?P<verb>[a-z][a-z'-]*)(?P<rest>(?:\s+[a-z0-9'-]+)*)$")
+_PARTICLES = frozenset(
+    "in into on onto with from at off up down out around about across away for to after before when while "
+    "through over under inside along by".split())
+_LOCATIVE = re.compile(
+    r"\s(?:on top of|in front of|next to|close to|on|in|at|under|underneath|beneath|by|beside|near|inside|"
+    r"behind|against|above|below|among|outside|into|onto|across|along|through|over)\s")
+_NOT_A_HEAD = frozenset("that which who whose to is are was were does do can will with for".split())
+_PARTICIPLE = re.compile(r"^(?:[a-z]+ing|parked|sat|lain|left|hung|perched|placed|seen|kept|stuck|tied)$")
+_FILLER = frozenset(
+    "a an the some any my your his her its our their you yourself myself me us him them it things thing "
+    "stuff someone somebody people".split())
+
+
+@dataclass(frozen=True)
+class PhraseParts:
+    """How one phrase of a cue is read before matching.
+
+    Attributes:
+        kind: ``"scene"`` (an object in its place: "a cat on its sofa"), ``"use"`` (a description by
+            use: "something to drink coffee from") or ``"plain"``.
+        head: the words that name the object ("cat"; the whole phrase for the other kinds).
+        place: the place of a scene ("sofa"), else None.
+        frame: a use description without its verb's object ("something to drink from"); None when
+            the verb has no object ("something to wear on your head").
+        mentioned: things a use description mentions but does not ask for ("coffee").
+    """
+
+    kind: str
+    head: str
+    place: str | None = None
+    frame: str | None = None
+    mentioned: tuple[str, ...] = ()
+
+
+def _content(words: Sequence[str]) -> str:
+    return " ".join(w for w in words if w not in _FILLER)
+
+
+def parse_phrase(phrase: str) -> PhraseParts:
+    """Read a phrase as a description by use, an object in a scene, or a plain name.
+
+    Examples:
+        >>> parse_phrase("something to drink coffee from")
+        PhraseParts(kind='use', head='something to drink coffee from', place=None, frame='something to drink from', mentioned=('coffee',))
+        >>> parse_phrase("something to wear on your head").mentioned
+        ('head',)
+        >>> parse_phrase("cat on its sofa")
+        PhraseParts(kind='scene', head='cat', place='sofa', frame=None, mentioned=())
+    """
+    m = _PURPOSE.match(phrase)
+    if m:
+        rest = m.group("rest").split()
+        chunks: list[list[str]] = [[]]
+        for w in rest:
+            if w in _PARTICLES:
+                chunks.append([])
+            else:
+                chunks[-1].append(w)
+        mentioned = tuple(c for c in (_content(ch) for ch in chunks) if c)
+        if not mentioned:
+            return PhraseParts("plain", phrase)
+        obj = len(chunks[0])  # the verb's direct object ("coffee" in "drink coffee from")
+        frame = " ".join([m.group("subj"), "to", m.group("verb")] + rest[obj:]) if _content(chunks[0]) else None
+        return PhraseParts("use", phrase, frame=frame, mentioned=mentioned)
+    m = _LOCATIVE.search(f" {phrase} ")
+    if m and m.start() > 0:
+        head = phrase[: m.start()].split()
+        while head and _PARTICIPLE.match(head[-1]):  # "bicycle leaning against a wall"
+            head.pop()
+        place = _content(phrase[m.end() - 1:].split())
+        if head and place and len(head) <= 4 and not (_NOT_A_HEAD & set(head)):
+            return PhraseParts("scene", " ".join(head), place=place)
+    return PhraseParts("plain", phrase)
+
+
 def _singular(word: str) -> list[str]:
     """Plausible singular forms of an English word (cheap rules)."""
     forms = []
@@ -485,6 +547,19 @@ def _imagenet_texts() -> dict[str, tuple[list[str], str]]:
     return out
 
 
+def load_hints(path: str | Path = HINTS_FILE) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Node descriptions from a hints file: ``[(candidate node keys, texts), ...]``.
+
+    Raises:
+        HierarchyError: the file is missing or malformed.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return [(tuple(e["node"]), tuple(e["texts"])) for e in data["hints"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise HierarchyError(f"cannot read the cue hints {path}: {e}") from e
+
+
 def _first_existing(hierarchy: Hierarchy, keys: Iterable[str]) -> Node | None:
     for key in keys:
         if key in hierarchy:
@@ -533,6 +608,30 @@ class _Lexeme:
     node: Node
 
 
+@dataclass
+class _Pending:
+    """A phrase waiting for its embedding match: queries (text, typo fixes), a use frame, the things a
+    use description mentions, and a scene's place."""
+
+    phrase: str
+    negated: bool
+    queries: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    frame: str | None = None
+    mentioned: tuple[str, ...] = ()
+    place: str | None = None
+    note: str = ""
+    among: tuple[str, ...] = ()  # only these nodes may match (those sharing an ambiguous name)
+
+
+def _deciding_words(query: str, matched: str) -> tuple[str, ...]:
+    """The words of ``query`` that the matched node text shares (by a 4-letter stem), else all its
+    content words: what decided an embedding match, for display."""
+    content = [w for w in _WORD.findall(query.casefold()) if w not in _STOPWORDS] or _WORD.findall(query.casefold())
+    stems = {w[:4] for w in _WORD.findall(matched.casefold()) if w not in _STOPWORDS}
+    shared = [w for w in content if w[:4] in stems]
+    return tuple(shared or content)
+
+
 class CueMatcher:
     """Match text cues to the nodes and categories of one hierarchy.
 
@@ -568,7 +667,7 @@ class CueMatcher:
                           "they are skipped", stacklevel=2)
         self.lexicon = {lx.label: lx.node.id for lx in self._lexemes}
         hints: dict[str, tuple[str, ...]] = {}
-        for keys, texts in NODE_HINTS:
+        for keys, texts in load_hints():
             node = _first_existing(h, keys)
             if node is not None:
                 hints[node.id] = hints.get(node.id, ()) + texts
@@ -665,9 +764,10 @@ class CueMatcher:
         return {n: float(s) for n, s in zip(self._node_ids, scores)}
 
     # -- matching --------------------------------------------------------------------------------
-    def _match_node(self, node: Node, score: float, reason: str, phrase: str, negated: bool) -> CueMatch:
+    def _match_node(self, node: Node, score: float, reason: str, phrase: str, negated: bool,
+                    words: tuple[str, ...] = ()) -> CueMatch:
         return CueMatch(node=node.id, name=node.name, level=node.level, score=float(score), reason=reason,
-                        phrase=phrase, categories=node.categories, negated=negated)
+                        phrase=phrase, categories=node.categories, negated=negated, words=tuple(words))
 
     def _lexicon(self, phrase: str) -> tuple[Node, str] | None:
         for lx in self._lexemes:
@@ -725,8 +825,27 @@ class CueMatcher:
         alts = [int(i) for i in order[: N_ALTERNATIVES + 1] if int(i) != best][:N_ALTERNATIVES]
         return best, alts
 
+    def _match_words(self, result: CueResult, words: str, phrase: str, negated: bool, note: str = "") -> bool:
+        """Match ``words`` by the sound lexicon or an exact name; True when something was added."""
+        hit = self._lexicon(words)
+        if hit is not None:
+            node, word = hit
+            self._add(result, self._match_node(node, 1.0, f"sound word '{word}'{note}", phrase, negated, (word,)))
+            return True
+        exact = self._exact_match(words)
+        for node in exact:
+            self._add(result, self._match_node(node, 1.0, f"name '{_key(words)}'{note}", phrase, negated,
+                                               tuple(_key(words).split())))
+        return bool(exact)
+
     def match(self, text: object, *, transcript: str | None = None) -> CueResult:
         """Match one cue.
+
+        Each phrase is read by :func:`parse_phrase`: an object in a scene ("a cat on its sofa") is
+        matched by its object, the place being offered as an alternative; a description by use
+        ("something to drink coffee from") is matched as a whole and by its use alone ("something to
+        drink from"), and nodes that the things it mentions name better ("coffee": drinks) are set
+        aside. Every match says which words decided it (``CueMatch.words``, ``reason``).
 
         Args:
             text: the cue (any object; bytes are decoded, junk is dropped). Never raises for bad input.
@@ -747,68 +866,120 @@ class CueMatcher:
         if len(phrases) > MAX_PHRASES:
             notes.append(f"only the first {MAX_PHRASES} of {len(phrases)} parts of the cue are used")
             phrases = phrases[:MAX_PHRASES]
-        pending: list[tuple[str, bool, str, list[str]]] = []  # (phrase, negated, query text, fixes)
+        pending: list[_Pending] = []
         for phrase, negated in phrases:
-            hit = self._lexicon(phrase)
-            if hit is not None:
-                node, word = hit
-                self._add(result, self._match_node(node, 1.0, f"sound word '{word}'", phrase, negated))
+            if self._match_words(result, phrase, phrase, negated):
                 continue
-            exact = self._exact_match(phrase)
-            if exact:
-                for node in exact:
-                    self._add(result, self._match_node(node, 1.0, f"name '{_key(phrase)}'", phrase, negated))
+            parts = parse_phrase(phrase)
+            words = parts.head
+            note = f" (the object in '{phrase}'; '{parts.place}' is the place)" if parts.kind == "scene" else ""
+            if parts.kind == "scene" and self._lexicon(words) is None and len(self._exact_match(words)) > 1:
+                # several things share the name ("plane"): the one the whole scene is nearest to
+                among = tuple(n.id for n in self._exact_match(words))
+                pending.append(_Pending(phrase, negated, [(phrase, ())], place=parts.place,
+                                        note=f" (name '{_key(words)}'{note[1:]}", among=among))
                 continue
-            corrected, fixes = self._correct(phrase)
-            if not self._known_words(phrase) and not fixes:
+            if parts.kind == "scene" and self._match_words(result, words, phrase, negated, note):
+                pending.append(_Pending(phrase, negated, place=parts.place))
+                continue
+            corrected, fixes = self._correct(words)
+            known = self._known_words(words) or parts.kind == "use"
+            if not known and not fixes:
                 result.unmatched.append(phrase)
                 continue
-            if fixes and (exact := self._exact_match(corrected)):
-                for node in exact:
-                    self._add(result, self._match_node(node, 1.0, f"name '{_key(corrected)}' ({fixes[0]})",
-                                                       phrase, negated))
+            if fixes and self._match_words(result, corrected, phrase, negated, f" ({fixes[0]}){note}"):
                 continue
-            pending.append((phrase, negated, phrase, []))
-            if fixes:
-                pending.append((phrase, negated, corrected, fixes))
+            queries = [(words, ())] + ([(corrected, tuple(fixes))] if fixes else [])
+            pending.append(_Pending(phrase, negated, queries, parts.frame, parts.mentioned, parts.place, note))
         if pending:
-            q = self._embed_queries([p[2] for p in pending])
-            sims = np.maximum.reduceat(q @ self._emb.T, self._starts, axis=1)  # (queries, nodes)
-            done: dict[tuple[str, bool], tuple[float, CueMatch, list[int], np.ndarray]] = {}
-            for i, ((phrase, negated, query, fixes), scores) in enumerate(zip(pending, sims)):
-                best, alts = self._best(scores)
-                score = float(scores[best])
-                node = self.hierarchy.nodes[self._node_ids[best]]
-                lo = self._starts[best]
-                hi = self._starts[best + 1] if best + 1 < len(self._starts) else len(self._texts)
-                text_idx = lo + int(np.argmax(self._emb[lo:hi] @ q[i]))
-                reason = f"similar to '{self._texts[text_idx][:60]}'"
-                if fixes:
-                    reason += f" ({'; '.join(fixes)})"
-                m = self._match_node(node, score, reason, phrase, negated)
-                prev = done.get((phrase, negated))
-                if prev is None or score > prev[0]:
-                    done[(phrase, negated)] = (score, m, alts, scores)
-            for (phrase, negated), (score, m, alts, scores) in done.items():
-                if score >= self.threshold:
-                    self._add(result, m)
-                    for j in alts:
-                        n = self.hierarchy.nodes[self._node_ids[j]]
-                        if (score >= TIE_MIN_SCORE and scores[j] >= score - TIE_MARGIN
-                                and not self._related(n.id, m.node)):
-                            self._add(result, self._match_node(n, float(scores[j]), f"as similar as {m.name}",
-                                                               phrase, negated))
-                        else:
-                            result.alternatives.append(
-                                self._match_node(n, float(scores[j]), "runner-up", phrase, negated))
-                else:
-                    result.unmatched.append(phrase)
-                    result.alternatives.append(
-                        CueMatch(m.node, m.name, m.level, m.score, f"below threshold {self.threshold:.2f}",
-                                 phrase, m.categories, negated))
+            self._match_embeddings(result, pending)
         self._finish(result)
         result.seconds = time.perf_counter() - t0
         return result
+
+    def _match_embeddings(self, result: CueResult, pending: list[_Pending]) -> None:
+        """Embedding matches for the phrases that no sound word or name matched (one embedder call)."""
+        texts: list[str] = []
+
+        def index(t: str | None) -> int | None:
+            if t is None:
+                return None
+            texts.append(t)
+            return len(texts) - 1
+
+        slots = [([index(t) for t, _ in p.queries], index(p.frame), [index(t) for t in p.mentioned],
+                  index(p.place)) for p in pending]
+        q = self._embed_queries(texts)
+        sims = np.maximum.reduceat(q @ self._emb.T, self._starts, axis=1)  # (queries, nodes)
+        for p, (qi, fi, mi, pi) in zip(pending, slots):
+            if qi:
+                self._match_one(result, p, sims, q, qi, fi, mi)
+            if pi is not None:  # the scene's place: offered, not selected
+                best, _ = self._best(sims[pi])
+                if sims[pi][best] >= self.threshold:
+                    node = self.hierarchy.nodes[self._node_ids[best]]
+                    result.alternatives.insert(0, self._match_node(
+                        node, float(sims[pi][best]), f"the place in '{p.phrase}'", p.phrase, p.negated,
+                        tuple(p.place.split())))
+
+    def _match_one(self, result: CueResult, p: _Pending, sims: np.ndarray, q: np.ndarray, qi: list[int],
+                   fi: int | None, mi: list[int]) -> None:
+        scores_q = sims[qi]
+        scores = scores_q.max(axis=0)
+        source = np.asarray(qi)[scores_q.argmax(axis=0)]  # which query gave each node its score
+        if fi is not None:  # the use alone ("something to drink from"), mixed with the whole
+            use = FRAME_MIX * sims[fi] + (1 - FRAME_MIX) * sims[qi[0]]
+            better = use > scores
+            scores = np.where(better, use, scores)
+            source = np.where(better, fi, source)
+        if p.among:
+            keep = np.isin(np.asarray(self._node_ids), p.among)
+            scores = np.where(keep, np.maximum(scores, self.threshold), -1.0)
+        aside: list[str] = []
+        if mi:  # nodes better named by a mentioned thing than by the whole description: set aside
+            ms = sims[mi]
+            names = (ms >= EXPLAIN_FLOOR) & (ms >= ms.max(axis=1, keepdims=True) - EXPLAIN_BAND)
+            mask = (names & (ms >= sims[qi[0]] - EXPLAIN_MARGIN)).any(axis=0)
+            if mask.any():
+                top = int(np.argmax(np.where(mask, sims[qi[0]], -np.inf)))
+                who = p.mentioned[int(np.argmax(sims[mi][:, top]))]
+                aside.append(f"'{who}' only names {self.hierarchy.nodes[self._node_ids[top]].name}")
+                scores = np.where(mask, -1.0, scores)
+        best, alts = self._best(scores)
+        score = float(scores[best])
+        node = self.hierarchy.nodes[self._node_ids[best]]
+        src = int(source[best])
+        lo = self._starts[best]
+        hi = self._starts[best + 1] if best + 1 < len(self._starts) else len(self._texts)
+        matched = self._texts[lo + int(np.argmax(self._emb[lo:hi] @ q[src]))]
+        fixes = next((f for i, (t, f) in zip(qi, p.queries) if i == src), ())
+        query = p.frame if src == fi else next(t for i, (t, f) in zip(qi, p.queries) if i == src)
+        words = _deciding_words(query, matched)
+        reason = f"'{' '.join(words)}' similar to '{matched[:60]}'"
+        if src == fi:
+            reason += f" (the use: '{p.frame}')"
+        if fixes:
+            reason += f" ({'; '.join(fixes)})"
+        if aside:
+            reason += f"; set aside: {aside[0]}"
+        reason += p.note
+        m = self._match_node(node, score, reason, p.phrase, p.negated, words)
+        if score < self.threshold:
+            result.unmatched.append(p.phrase)
+            result.alternatives.append(
+                CueMatch(m.node, m.name, m.level, m.score, f"below threshold {self.threshold:.2f}",
+                         p.phrase, m.categories, p.negated, words))
+            return
+        self._add(result, m)
+        for j in alts:
+            n = self.hierarchy.nodes[self._node_ids[j]]
+            if scores[j] < 0:
+                continue
+            if score >= TIE_MIN_SCORE and scores[j] >= score - TIE_MARGIN and not self._related(n.id, m.node):
+                self._add(result, self._match_node(n, float(scores[j]), f"as similar as {m.name}", p.phrase,
+                                                   p.negated, words))
+            else:
+                result.alternatives.append(self._match_node(n, float(scores[j]), "runner-up", p.phrase, p.negated))
 
     def _is_ancestor(self, a: str, b: str) -> bool:
         """True when node ``a`` is ``b`` or one of its ancestors."""
@@ -894,6 +1065,63 @@ def match_cue(text: object, hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCH
     return load_cue_matcher(hierarchy).match(text)
 
 
+# --- cue tables ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CueCase:
+    """One row of a cue table (TSV: ``kind<TAB>cue<TAB>accepted node ids, |-separated[<TAB>note]``)."""
+
+    kind: str
+    cue: str
+    accepted: tuple[str, ...]
+    note: str = ""
+
+
+def load_cue_table(path: str | Path) -> list[CueCase]:
+    """Rows of a cue table; ``#`` lines are comments.
+
+    Raises:
+        HLDemoError: the file is missing or a row has fewer than three columns.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise HLDemoError(f"cannot read cue table {path}: {e}") from e
+    rows = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) < 3 or not cols[1].strip() or not cols[2].strip():
+            raise HLDemoError(f"{path}:{i}: expected kind, cue and accepted node ids separated by tabs")
+        rows.append(CueCase(cols[0].strip(), cols[1].strip(), tuple(cols[2].strip().split("|")),
+                            cols[3].strip() if len(cols) > 3 else ""))
+    return rows
+
+
+def is_right(matcher: CueMatcher, result: CueResult, accepted: Iterable[str]) -> bool:
+    """True when a result selects something and every selected node is an accepted node or lies
+    under one (a more specific answer inside the accepted group counts: "pig" -> hog for pigs)."""
+    accepted = list(accepted)
+    return bool(result.node_ids) and all(any(matcher._is_ancestor(a, n) for a in accepted)
+                                         for n in result.node_ids)
+
+
+def run_cue_table(matcher: CueMatcher, cases: Sequence[CueCase]) -> dict:
+    """Match every row of a cue table: ``{"n", "right", "rate", "by_kind", "rows"}``."""
+    rows, by_kind = [], {}
+    for c in cases:
+        r = matcher.match(c.cue)
+        ok = is_right(matcher, r, c.accepted)
+        rows.append({"kind": c.kind, "cue": c.cue, "accepted": list(c.accepted), "nodes": r.node_ids,
+                     "right": ok, "reasons": [m.reason for m in r.matches]})
+        k = by_kind.setdefault(c.kind, [0, 0])
+        k[0] += ok
+        k[1] += 1
+    right = sum(r["right"] for r in rows)
+    return {"n": len(rows), "right": right, "rate": right / max(1, len(rows)),
+            "by_kind": {k: {"right": a, "n": b, "rate": a / b} for k, (a, b) in by_kind.items()}, "rows": rows}
+
+
 # --- command line --------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -906,6 +1134,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="transcribe FILE (wav/ogg/flac) and match the transcript; may repeat")
     p.add_argument("--speech-model", default=None, help="Whisper model name or path (default: tiny.en, offline)")
     p.add_argument("--threshold", type=float, default=MATCH_THRESHOLD, help="embedding match threshold")
+    p.add_argument("--table", action="append", default=[], metavar="TSV",
+                   help="match a cue table (kind, cue, accepted node ids) and report its rate; may repeat")
     p.add_argument("-v", "--verbose", action="store_true", help="log timings to stderr")
     return p
 
@@ -915,9 +1145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    if not args.text and not args.audio:
+    if not args.text and not args.audio and not args.table:
         _parser().print_usage(sys.stderr)
-        print("error: give at least one TEXT or --audio FILE", file=sys.stderr)
+        print("error: give at least one TEXT, --audio FILE or --table TSV", file=sys.stderr)
         return 2
     try:
         with warnings.catch_warnings():
@@ -926,6 +1156,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (HLDemoError, HierarchyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    for path in args.table:
+        try:
+            report = run_cue_table(matcher, load_cue_table(path))
+        except HLDemoError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps({"table": str(path), **report}, ensure_ascii=False))
+            continue
+        for row in report["rows"]:
+            print(f"{'ok  ' if row['right'] else 'MISS'} {row['kind']:6} {row['cue']!r} -> {row['nodes']}"
+                  + ("" if row["right"] else f" (wanted {'|'.join(row['accepted'])})"))
+        kinds = ", ".join(f"{k} {v['right']}/{v['n']}" for k, v in report["by_kind"].items())
+        print(f"{path}: {report['right']}/{report['n']} right ({report['rate']:.1%}; {kinds})")
     results: list[CueResult] = []
     if args.audio:
         from .speech import DEFAULT_SPEECH_MODEL, load_speech_model, transcribe

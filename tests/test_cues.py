@@ -13,12 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from hldemo.cues import (MAX_CUE_CHARS, SOUND_WORDS, CueMatcher, CueResult, clean_text, load_cue_matcher,
-                         main, match_cue, split_phrases)
+from hldemo.cues import (MAX_CUE_CHARS, SOUND_WORDS, CueMatcher, CueResult, clean_text, is_right,
+                         load_cue_matcher, load_cue_table, main, match_cue, parse_phrase, run_cue_table,
+                         split_phrases)
 from hldemo.hierarchy import Hierarchy
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TABLES = Path(__file__).resolve().parent / "tables"
+# Description and scene cues, written before they were first run (issue 12); misses are marked there.
+DESCRIPTIONS = load_cue_table(TABLES / "descriptions_scenes.tsv")
+MIN_TABLE_RATE = 0.90
 
 # (cue, node ids selected, node ids inhibited) in the curated hierarchy
 CASES = [
@@ -151,6 +156,79 @@ def test_cue_table(matcher, text, nodes, inhibit):
         assert r.categories == [] and "No cue understood" in r.message and "full model" in r.message
     for m in r.matches + r.inhibited:  # every match says why and how sure
         assert 0 < m.score <= 1.0 + 1e-6 and m.reason and m.phrase
+
+
+# --- descriptions by use and objects in scenes (issue 12) -------------------------------------
+def _table_params(cases):
+    return [pytest.param(c, id=f"{c.kind}:{c.cue}",
+                         marks=[pytest.mark.xfail(reason=c.note, strict=True)] if c.note else [])
+            for c in cases]
+
+
+def test_description_table_is_big_enough():
+    assert len(DESCRIPTIONS) >= 40
+    assert {c.kind for c in DESCRIPTIONS} == {"use", "scene"}
+
+
+def test_description_and_scene_rate(matcher):
+    report = run_cue_table(matcher, DESCRIPTIONS)
+    print(f"descriptions/scenes: {report['right']}/{report['n']} = {report['rate']:.1%} {report['by_kind']}")
+    assert report["rate"] >= MIN_TABLE_RATE, [r for r in report["rows"] if not r["right"]]
+    assert sum(not r["right"] for r in report["rows"]) == sum(bool(c.note) for c in DESCRIPTIONS)
+
+
+@pytest.mark.parametrize("case", _table_params(DESCRIPTIONS))
+def test_description_and_scene_table(matcher, case):
+    r = matcher.match(case.cue)
+    assert is_right(matcher, r, case.accepted), r.summary()
+    for m in r.matches:  # the answer says which words decided it
+        assert m.words and all(w in case.cue.lower() for w in m.words), m
+
+
+def test_scene_picks_the_object_and_offers_the_place(matcher):
+    r = matcher.match("a cat on its sofa")
+    assert r.node_ids == ["domestic_cat"] and r.matches[0].words == ("cat",)
+    assert "'sofa' is the place" in r.matches[0].reason
+    place = r.alternatives[0]
+    assert place.node == "seats" and "place" in place.reason and place.words == ("sofa",)
+    # a shared name is resolved by the scene: a plane at an airport is an aircraft, not a carpenter's plane
+    assert matcher.match("a plane at the airport").node_ids == ["aircraft"]
+    assert sorted(matcher.match("plane").node_ids) == sorted(["aircraft", "n03954731"])
+
+
+def test_use_description_sets_aside_what_it_mentions(matcher):
+    r = matcher.match("something to drink coffee from")
+    assert r.node_ids == ["cups_and_mugs"]
+    assert "set aside: 'coffee' only names drinks" in r.matches[0].reason
+    assert matcher.match("something to drink").node_ids == ["drinks"]  # no object: nothing set aside
+    d = r.to_dict()["matches"][0]
+    assert d["words"] and d["reason"] == r.matches[0].reason
+
+
+def test_parse_phrase():
+    assert parse_phrase("something to fry eggs in").frame == "something to fry in"
+    assert parse_phrase("something to fry eggs in").mentioned == ("eggs",)
+    assert parse_phrase("bicycle leaning against a wall").head == "bicycle"
+    assert parse_phrase("animal that lives in the sea").kind == "plain"  # a relative clause, no scene
+    assert parse_phrase("bottle of wine in the fridge").head == "bottle of wine"
+    assert parse_phrase("something to eat").kind == "plain"
+
+
+def test_cue_table_file_errors(tmp_path):
+    from hldemo.errors import HLDemoError
+
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("use\tonly two columns\n")
+    with pytest.raises(HLDemoError, match="expected kind, cue and accepted"):
+        load_cue_table(bad)
+    with pytest.raises(HLDemoError, match="cannot read cue table"):
+        load_cue_table(tmp_path / "missing.tsv")
+
+
+def test_cli_table_reports_a_rate(matcher, capsys):
+    assert main(["--json", "--table", str(TABLES / "descriptions_scenes.tsv")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == len(DESCRIPTIONS) and report["rate"] >= MIN_TABLE_RATE
 
 
 def test_domestic_cat_is_exactly_the_house_cats(matcher):

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hldemo.demo import answer_of  # the deterministic part of a result's JSON details (timings dropped)
+
 ROOT = Path(__file__).resolve().parent.parent
 CAT = ROOT / "examples" / "photos" / "cat_chelsea.jpg"
 COFFEE = ROOT / "examples" / "photos" / "coffee_cup.jpg"
@@ -48,16 +50,6 @@ def assert_alive(client) -> None:
     """The server still answers (a cheap endpoint)."""
     md, nodes = client.predict("meow", api_name="/interpret")
     assert nodes == ["domestic_cat"], md
-
-
-def answer(details: dict) -> dict:
-    """The deterministic part of a result (timings dropped)."""
-    d = {k: v for k, v in details.items() if k != "timings_ms"}
-    d["costs"] = [{k: v for k, v in c.items() if not k.startswith("ms")} for c in d["costs"]]
-    d["cue"] = {k: v for k, v in d["cue"].items() if k != "ms"}
-    if d["cue"].get("details"):
-        d["cue"]["details"] = {k: v for k, v in d["cue"]["details"].items() if k != "ms"}
-    return d
 
 
 def top_labels(label: dict | None) -> list[str]:
@@ -322,7 +314,7 @@ def test_concurrent_clients_get_their_own_answers(demo_app):
             for i in range(N_CLIENTS)]
     image = COFFEE
     alone_client = Client(url, verbose=False)
-    alone = [answer(classify(alone_client, image=image, cue=c, gain=g, mode=m)["details"]) for c, g, m in jobs]
+    alone = [answer_of(classify(alone_client, image=image, cue=c, gain=g, mode=m)["details"]) for c, g, m in jobs]
     clients = [Client(url, verbose=False) for _ in range(N_CLIENTS)]
     together: list[dict | None] = [None] * N_CLIENTS
     errors: list[BaseException] = []
@@ -332,7 +324,7 @@ def test_concurrent_clients_get_their_own_answers(demo_app):
         try:
             barrier.wait(timeout=60)
             c, g, m = jobs[i]
-            together[i] = answer(classify(clients[i], image=image, cue=c, gain=g, mode=m)["details"])
+            together[i] = answer_of(classify(clients[i], image=image, cue=c, gain=g, mode=m)["details"])
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
 

@@ -158,3 +158,115 @@ def test_panels(demo_engine):
     assert "fewer GMACs" in p["costs"] and "<svg" in p["hierarchy"]
     p = panels(demo_engine.hierarchy, demo_engine.run(None))
     assert p["teacher"] is None and "⚠️" in p["explanation"]
+
+
+# --- the cost panel: timed like python -m hldemo.bench ------------------------------------------
+def test_the_panel_times_every_network_with_the_benchmarks_code(demo_engine, monkeypatch):
+    """Teacher, full NHL and expert go through hldemo.timing.time_forwards, the function the
+    benchmark times with, and the panel shows exactly what it measured."""
+    from hldemo import bench, timing
+
+    calls: list = []
+    real = timing.time_forwards
+
+    def recording(networks, x, rounds, warmup=0):
+        out = real(networks, x, rounds, warmup)
+        calls.append((dict(networks), rounds, out[1]))
+        return out
+
+    monkeypatch.setattr(timing, "time_forwards", recording)
+    r = demo_engine.run(str(CAT), cue="meow")
+    assert r.ok and not r.expert_is_full and len(calls) == 1
+    networks, rounds, stats = calls[0]
+    assert list(networks) == ["teacher", "full NHL", "expert"] and rounds >= 3
+    assert networks["full NHL"] is demo_engine.model and networks["expert"].categories == r.categories
+    teacher = networks["teacher"]  # the benchmark's optimisations: batch-norms folded, channels-last
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in teacher.modules())
+    assert all(m.weight.is_contiguous(memory_format=torch.channels_last)
+               for m in teacher.modules() if isinstance(m, torch.nn.Conv2d))
+    assert [c.ms for c in r.costs] == [round(stats[k]["median"], 2) for k in ("teacher", "full NHL", "expert")]
+    bench.time_models({"teacher": teacher}, batch=1, warmup=0, rounds=1)
+    assert len(calls) == 2  # the benchmark times through the same function
+
+
+def test_panel_ratios_agree_with_the_benchmark(demo_engine):
+    """The panel's time ratios to the teacher are the benchmark's, within +-20 % (medians)."""
+    from statistics import median
+
+    from hldemo import bench, timing
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the app's setting: one thread per request
+    try:
+        runs = [demo_engine.run(str(CAT), cue="meow") for _ in range(9)]
+        expert = demo_engine.expert_for(demo_engine.hierarchy.resolve("domestic_cat"))
+        latency = bench.time_models({"teacher": timing.inference_teacher(demo_engine.teacher), "nhl": demo_engine.model,
+                                     "expert": expert}, batch=1, warmup=5, rounds=25)
+    finally:
+        torch.set_num_threads(threads)
+    for row, key in ((1, "nhl"), (2, "expert")):
+        panel = median(r.costs[row].ms / r.costs[0].ms for r in runs)
+        benchmark = latency[key]["median"] / latency["teacher"]["median"]
+        assert abs(panel / benchmark - 1) <= 0.2, (key, panel, benchmark)
+
+
+# --- the engine as a library ----------------------------------------------------------------------
+def test_engine_leaves_threads_alone_and_removes_its_exports(teacher, demo_checkpoint):
+    from hldemo.demo import DemoEngine
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)  # anything but the demo's default of 1
+    try:
+        with DemoEngine(demo_checkpoint, teacher=teacher, speech_model=None, cues=False) as engine:
+            assert torch.get_num_threads() == 3
+            zip_path = engine.export_expert(["domestic_cat"])
+            assert zip_path.parent == engine.export_dir and zip_path.is_file()
+        assert not engine.export_dir.exists()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_configure_threads(monkeypatch):
+    from hldemo.demo import THREADS_ENV, configure_threads
+    from hldemo.errors import InputError
+
+    threads = torch.get_num_threads()
+    try:
+        monkeypatch.setenv(THREADS_ENV, "2")
+        assert configure_threads() == 2 == torch.get_num_threads()
+        assert configure_threads(1) == 1 == torch.get_num_threads()
+        for bad in ("two", "0", "1.5"):
+            monkeypatch.setenv(THREADS_ENV, bad)
+            with pytest.raises(InputError, match=THREADS_ENV):
+                configure_threads()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_a_hub_checkpoint_gets_the_teacher_its_config_names(tmp_path, monkeypatch, demo_checkpoint):
+    """The backbone of a Hub checkpoint is read from its own config (here from the Hub cache,
+    offline): one on another backbone gets that backbone (whose weights are not installed: a clear
+    error), never the Lite0 teacher; an unreadable one is an error too."""
+    import json
+
+    import huggingface_hub.constants
+
+    from hldemo.demo import DemoEngine
+    from hldemo.errors import CheckpointError
+
+    revision = "0" * 40
+    repo = tmp_path / "hub" / "models--someone--nhl-lite1"
+    snapshot = repo / "snapshots" / revision
+    snapshot.mkdir(parents=True)
+    for name in ("head.safetensors", "hierarchy.json"):
+        (snapshot / name).symlink_to(Path(demo_checkpoint) / name)
+    config = json.loads((Path(demo_checkpoint) / "config.json").read_text())
+    config["backbone"] = "tf_efficientnet_lite1"  # the same trunk shapes as Lite0: a wrong teacher would load silently
+    (snapshot / "config.json").write_text(json.dumps(config))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(CheckpointError, match="tf_efficientnet_lite1"):
+        DemoEngine("someone/nhl-lite1", speech_model=None, cues=False)
+    with pytest.raises(CheckpointError, match="Hub"):
+        DemoEngine("someone/not-in-the-cache", speech_model=None, cues=False)

@@ -195,18 +195,21 @@ def test_panel_ratios_agree_with_the_benchmark(demo_engine):
 
     from hldemo import bench, timing
 
+    expert = demo_engine.expert_for(demo_engine.hierarchy.resolve("domestic_cat"))
+    benchmarked = {"teacher": timing.inference_teacher(demo_engine.teacher), "nhl": demo_engine.model, "expert": expert}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the app's setting: one thread per request
+    runs, latencies = [], []
     try:
-        runs = [demo_engine.run(str(CAT), cue="meow") for _ in range(9)]
-        expert = demo_engine.expert_for(demo_engine.hierarchy.resolve("domestic_cat"))
-        latency = bench.time_models({"teacher": timing.inference_teacher(demo_engine.teacher), "nhl": demo_engine.model,
-                                     "expert": expert}, batch=1, warmup=5, rounds=25)
+        bench.time_models(benchmarked, batch=1, warmup=3, rounds=1)
+        for _ in range(5):  # blocks of both, so that load from other processes hits them alike
+            runs += [demo_engine.run(str(CAT), cue="meow") for _ in range(2)]
+            latencies.append(bench.time_models(benchmarked, batch=1, warmup=0, rounds=6))
     finally:
         torch.set_num_threads(threads)
     for row, key in ((1, "nhl"), (2, "expert")):
         panel = median(r.costs[row].ms / r.costs[0].ms for r in runs)
-        benchmark = latency[key]["median"] / latency["teacher"]["median"]
+        benchmark = median(lat[key]["median"] / lat["teacher"]["median"] for lat in latencies)
         assert abs(panel / benchmark - 1) <= 0.2, (key, panel, benchmark)
 
 

@@ -152,7 +152,17 @@ def training_files(args) -> list[Path]:
     if not files:
         raise InputError(f"no photos to train on in {' '.join(map(str, args.images))} (looked for "
                          f"{', '.join(sorted(IMAGE_EXTENSIONS))} files, minus the held-out part)")
+    if not any(_readable(f) for f in files):  # stops at the first photo that decodes
+        raise InputError(f"none of the {len(files)} image files in {' '.join(map(str, args.images))} can be read")
     return files
+
+
+def _readable(path: Path) -> bool:
+    try:
+        load_image(path)
+        return True
+    except InputError:
+        return False
 
 
 def commands_from_log(log_path: Path) -> list[str]:

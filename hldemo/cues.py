@@ -66,6 +66,7 @@ import numpy as np
 
 from .errors import HierarchyError, HLDemoError
 from .hierarchy import DEFAULT_HIERARCHY, Hierarchy, Node, load_hierarchy
+from .translate import load_translator
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ HINTS_FILE = LEXICON_DIR / "hints.json"
 EXPLAIN_FLOOR = 0.65
 EXPLAIN_BAND = 0.10
 EXPLAIN_MARGIN = 0.05
+LANGUAGE_TRIES = 2  # spoken cues: languages a multilingual Whisper transcribes in, likeliest first
 FRAME_MIX = 0.5  # a use description's score: max(whole, FRAME_MIX * use alone + (1 - FRAME_MIX) * whole)
 
 # Words that ask for something rather than name it, dropped from the front/back of each phrase.
@@ -163,6 +165,9 @@ _SPLIT = re.compile(r"\s*(?:[,;/+&|]+|\.\s|\b(?:or|and|nor|plus|as well as|along
 _NEGATING_SPLITS = {"but not", "except for", "except", "excluding", "other than", "rather than",
                     "instead of", "without", "nor"}
 _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+# English words that build cues without naming anything (besides _STOPWORDS and the hierarchy's names)
+_GRAMMAR = frozenset("show find look search spot want need like please where eat drink wear sit sleep use "
+                     "something anything nothing not no without except".split())
 _STOPWORDS = frozenset(
     "a an the some any of to for from in on at with and or but not no is are be it this that these "
     "those my your me us i we you he she they them thing things something someone stuff one which "
@@ -220,6 +225,9 @@ class CueResult:
         unmatched: phrases that matched nothing.
         notes: further messages (cut text, corrected typos, ...).
         transcript: the speech transcript the text came from, if any.
+        language: the language the cue was read as ("en", or "de", "fr", "es" via the FreeDict
+            word lists of :mod:`hldemo.translate`).
+        translation: the English reading of a German, French or Spanish cue (None for English).
         seconds: matching time.
     """
 
@@ -234,6 +242,8 @@ class CueResult:
     unmatched: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     transcript: str | None = None
+    language: str = "en"
+    translation: str | None = None
     seconds: float = 0.0
 
     @property
@@ -258,7 +268,8 @@ class CueResult:
                "inhibit_nodes": self.inhibit_nodes, "inhibit": self.inhibit,
                "matches": [m.to_dict() for m in self.matches + self.inhibited],
                "alternatives": [m.to_dict() for m in self.alternatives],
-               "unmatched": self.unmatched, "notes": self.notes, "ms": round(self.seconds * 1000, 2)}
+               "unmatched": self.unmatched, "notes": self.notes, "language": self.language,
+               "translation": self.translation, "ms": round(self.seconds * 1000, 2)}
         if self.transcript is not None:
             out["transcript"] = self.transcript
         return out
@@ -640,6 +651,7 @@ class CueMatcher:
         embedder: a loaded sentence-transformers model; default: :func:`load_embedder`'s.
         threshold: minimum cosine similarity for an embedding match.
         cache: cache node embeddings on disk (under ``$HLDEMO_CACHE/cues``).
+        translate: read German, French and Spanish cues into English first (:mod:`hldemo.translate`).
 
     Attributes:
         hierarchy: the hierarchy matched against.
@@ -648,7 +660,7 @@ class CueMatcher:
     """
 
     def __init__(self, hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCHY, embedder=None, *,
-                 threshold: float = MATCH_THRESHOLD, cache: bool = True):
+                 threshold: float = MATCH_THRESHOLD, cache: bool = True, translate: bool = True):
         t0 = time.perf_counter()
         self.hierarchy = hierarchy if isinstance(hierarchy, Hierarchy) else load_hierarchy(hierarchy)
         self.embedder = embedder if embedder is not None else load_embedder()
@@ -699,6 +711,10 @@ class CueMatcher:
         for v in self._vocab:
             self._vocab_len.setdefault(len(v), []).append(v)
         self._known = _embedder_vocab(self.embedder) | self._vocab_set | {lx.label for lx in self._lexemes}
+        # words English cues are made of: the hierarchy's names and the matcher's grammar words
+        self._english = frozenset(w for k in list(self._exact) + list(self._plural) for w in k.split()) | \
+            _STOPWORDS | _GRAMMAR
+        self.translator = load_translator() if translate else None
         self._query_cache: dict[str, np.ndarray] = {}
         self.load_seconds = time.perf_counter() - t0
         log.info("cue matcher for '%s': %d nodes, %d texts, %.2f s", h.id, len(self._node_ids),
@@ -862,7 +878,12 @@ class CueMatcher:
             result.message = "No cue given: the full model is used."
             result.seconds = time.perf_counter() - t0
             return result
-        phrases = split_phrases(clean)
+        translation = self.translator.translate(clean, self._english.__contains__) if self.translator else None
+        if translation is not None:
+            result.language, result.translation = translation.language, translation.text
+            notes.append(translation.note())
+            result.unmatched.extend(translation.unknown)
+        phrases = split_phrases(translation.text if translation is not None else clean)
         if len(phrases) > MAX_PHRASES:
             notes.append(f"only the first {MAX_PHRASES} of {len(phrases)} parts of the cue are used")
             phrases = phrases[:MAX_PHRASES]
@@ -882,7 +903,8 @@ class CueMatcher:
             if parts.kind == "scene" and self._match_words(result, words, phrase, negated, note):
                 pending.append(_Pending(phrase, negated, place=parts.place))
                 continue
-            corrected, fixes = self._correct(words)
+            # a translated cue is never corrected by spelling: its words come from a dictionary
+            corrected, fixes = self._correct(words) if translation is None else (words, [])
             known = self._known_words(words) or parts.kind == "use"
             if not known and not fixes:
                 result.unmatched.append(phrase)
@@ -1027,6 +1049,38 @@ class CueMatcher:
         """:meth:`match` for several cues."""
         return [self.match(t) for t in texts]
 
+    def match_speech(self, audio, model, *, multilingual=None, tries: int = LANGUAGE_TRIES) -> CueResult:
+        """Transcribe a spoken cue and match it; never raises for bad audio.
+
+        ``model`` (Whisper tiny.en, the fast default for English) goes first. When it hears nothing
+        the matcher understands and a ``multilingual`` model (Whisper base) is given, that model
+        detects the clip's language among :data:`hldemo.speech.CUE_LANGUAGES` and transcribes it in
+        its ``tries`` likeliest languages; the first transcript understood wins (German, French and
+        Spanish ones are read into English by :mod:`hldemo.translate`).
+
+        Returns:
+            The :class:`CueResult` (``transcript``: what was heard; ``notes``: in which language).
+        """
+        from .speech import transcribe_languages
+
+        first = None
+        for m in (model, multilingual):
+            if m is None:
+                continue
+            n = tries if getattr(m, "is_multilingual", False) else 1
+            for tr in transcribe_languages(m, audio, tries=n):
+                r = self.match_transcript(tr)
+                r.transcript = tr.text if tr.understood else tr.raw_text
+                if tr.language:
+                    p = f", {tr.language_probability:.0%} likely" if tr.language_probability is not None else ""
+                    r.notes.insert(0, f"speech: language '{tr.language}'{p}, {tr.status}, {tr.seconds:.2f} s")
+                if r.understood:
+                    return r
+                first = first or r
+                if tr.status in ("error", "silent"):
+                    return r
+        return first if first is not None else self.match("")
+
     def match_transcript(self, transcript) -> CueResult:
         """Match a :class:`hldemo.speech.Transcript`; a transcript with no usable speech gives a
         not-understood result carrying the transcript's message."""
@@ -1133,6 +1187,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--audio", action="append", default=[], metavar="FILE",
                    help="transcribe FILE (wav/ogg/flac) and match the transcript; may repeat")
     p.add_argument("--speech-model", default=None, help="Whisper model name or path (default: tiny.en, offline)")
+    p.add_argument("--english-only", action="store_true",
+                   help="don't fall back to Whisper base for German, French and Spanish speech")
     p.add_argument("--threshold", type=float, default=MATCH_THRESHOLD, help="embedding match threshold")
     p.add_argument("--table", action="append", default=[], metavar="TSV",
                    help="match a cue table (kind, cue, accepted node ids) and report its rate; may repeat")
@@ -1172,18 +1228,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{path}: {report['right']}/{report['n']} right ({report['rate']:.1%}; {kinds})")
     results: list[CueResult] = []
     if args.audio:
-        from .speech import DEFAULT_SPEECH_MODEL, load_speech_model, transcribe
+        from .speech import DEFAULT_SPEECH_MODEL, MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models
 
         try:
             model = load_speech_model(args.speech_model or DEFAULT_SPEECH_MODEL)
+            multilingual = None
+            if not args.english_only and MULTILINGUAL_SPEECH_MODEL in offline_models() \
+                    and not getattr(model, "is_multilingual", False):
+                multilingual = load_speech_model(MULTILINGUAL_SPEECH_MODEL)
         except HLDemoError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         for path in args.audio:
-            tr = transcribe(model, path)
-            r = matcher.match_transcript(tr)
-            r.transcript = tr.raw_text
-            r.notes.insert(0, f"audio: {path} ({tr.status}, {tr.seconds:.2f} s)")
+            r = matcher.match_speech(path, model, multilingual=multilingual)
+            r.notes.insert(0, f"audio: {path}")
             results.append(r)
     results += [matcher.match(t) for t in args.text]
     for r in results:

@@ -50,7 +50,9 @@ from .errors import AudioError, CheckpointError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SPEECH_MODEL = "tiny.en"
+DEFAULT_SPEECH_MODEL = "tiny.en"  # English only; faster than base, so it stays the default for English
+MULTILINGUAL_SPEECH_MODEL = "base"  # language detection and German, French, Spanish speech
+CUE_LANGUAGES = ("en", "de", "fr", "es")  # the languages the cue matcher reads (hldemo.translate)
 CACHE_ENV = "HLDEMO_CACHE"
 CONVERTER_VERSION = 1  # bump when the conversion changes: cached checkpoints are then rebuilt
 
@@ -511,6 +513,8 @@ class Transcript:
         duration: seconds of audio used.
         seconds: wall time of transcription (model inference included).
         avg_logprob, no_speech_prob, compression_ratio: Whisper's decoding statistics.
+        language_probability: the detected language's probability among the languages allowed
+            (None when the language was given or the model is English-only).
         notes: further messages (audio cut at 30 s, tokens capped...).
     """
 
@@ -525,6 +529,7 @@ class Transcript:
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
     compression_ratio: float | None = None
+    language_probability: float | None = None
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -565,7 +570,8 @@ def hallucination_reason(text: str) -> str | None:
 
 
 def transcribe(model, audio: AudioSource, *, language: str | None = None, task: str = "transcribe",
-               max_tokens: int = MAX_TOKENS, threads: int | None = SPEECH_THREADS) -> Transcript:
+               max_tokens: int = MAX_TOKENS, threads: int | None = SPEECH_THREADS,
+               languages: Sequence[str] = CUE_LANGUAGES) -> Transcript:
     """Transcribe one cue (at most 30 s) with bounded decoding; never raises for bad audio.
 
     Decoding is greedy at temperature 0 without fallback, does not condition on previous text,
@@ -581,9 +587,26 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
         max_tokens: token cap of the decoder.
         threads: torch CPU threads to use meanwhile (see :func:`limit_torch_threads`; ignored on
             GPU). Transcriptions run one at a time (they share the model's key/value cache hooks).
+        languages: the languages a multilingual model's detection chooses from (default: those the
+            cue matcher reads, :data:`CUE_LANGUAGES`); ``()`` for all of Whisper's.
 
     Returns:
         A :class:`Transcript`; ``transcript.understood`` tells whether ``transcript.text`` is usable.
+    """
+    return next(iter(transcribe_languages(model, audio, language=language, task=task, max_tokens=max_tokens,
+                                          threads=threads, languages=languages, tries=1)))
+
+
+def transcribe_languages(model, audio: AudioSource, *, language: str | None = None, task: str = "transcribe",
+                         max_tokens: int = MAX_TOKENS, threads: int | None = SPEECH_THREADS,
+                         languages: Sequence[str] = CUE_LANGUAGES, tries: int = 1):
+    """Transcripts of one clip in its most likely languages, best first (a generator).
+
+    The audio is encoded once; a multilingual model's language detection is restricted to
+    ``languages`` and the clip is decoded in up to ``tries`` of them, in order of probability, so a
+    caller can take the first transcript it understands (espeak's "Katze" is 41 % English to Whisper
+    base). An English-only model, a given ``language`` or an unusable clip yields one transcript.
+    Arguments as for :func:`transcribe`.
     """
     import torch
     import whisper
@@ -592,35 +615,61 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
     try:
         clip = load_audio(audio)
     except AudioError as e:
-        return Transcript(status="error", message=f"Could not use the audio: {e}.", seconds=time.perf_counter() - t0)
+        yield Transcript(status="error", message=f"Could not use the audio: {e}.", seconds=time.perf_counter() - t0)
+        return
     notes = list(clip.messages)
     base = dict(duration=clip.duration, notes=notes)
     if clip.is_silent():
-        return Transcript(status="silent", message="The recording is silent: no speech heard.",
-                          seconds=time.perf_counter() - t0, **base)
+        yield Transcript(status="silent", message="The recording is silent: no speech heard.",
+                         seconds=time.perf_counter() - t0, **base)
+        return
     multilingual = bool(getattr(model, "is_multilingual", False))
     if not multilingual:
         language, task = language or "en", "transcribe"
     device = next(model.parameters()).device
     samples = whisper.pad_or_trim(torch.from_numpy(clip.samples))
     mel = whisper.log_mel_spectrogram(samples, n_mels=model.dims.n_mels).to(device)
-    options = whisper.DecodingOptions(
-        task=task, language=language, temperature=0.0, sample_len=max_tokens, without_timestamps=True,
-        fp16=device.type == "cuda")
+    cpu_threads = threads if device.type == "cpu" else None
     try:
-        # one decode at a time: whisper's key/value cache hooks live on the shared model
-        with _DECODE_LOCK, limit_torch_threads(threads if device.type == "cpu" else None), torch.no_grad():
-            result = whisper.decode(model, mel, options)
+        with _DECODE_LOCK, limit_torch_threads(cpu_threads), torch.no_grad():
+            features = model.encoder(mel[None].to(next(model.parameters()).dtype))[0]
+            probs: dict[str, float] = {}
+            if language is None:
+                _, found = model.detect_language(features[None])
+                probs = {k: float(v) for k, v in found[0].items() if not languages or k in languages}
+                total = sum(probs.values()) or 1.0
+                probs = {k: v / total for k, v in sorted(probs.items(), key=lambda kv: -kv[1])}
     except Exception as e:  # a broken model or an out-of-memory error: report, don't crash the app
-        log.exception("Whisper decoding failed")
-        return Transcript(status="error", message=f"Speech recognition failed: {_short(e)}",
-                          seconds=time.perf_counter() - t0, **base)
+        log.exception("Whisper encoding failed")
+        yield Transcript(status="error", message=f"Speech recognition failed: {_short(e)}",
+                         seconds=time.perf_counter() - t0, **base)
+        return
+    candidates = [language] if language is not None else list(probs)[:max(1, tries)]
+    for lang in candidates:
+        options = whisper.DecodingOptions(task=task, language=lang, temperature=0.0, sample_len=max_tokens,
+                                          without_timestamps=True, fp16=device.type == "cuda")
+        try:
+            # one decode at a time: whisper's key/value cache hooks live on the shared model
+            with _DECODE_LOCK, limit_torch_threads(cpu_threads), torch.no_grad():
+                result = whisper.decode(model, features, options)
+        except Exception as e:
+            log.exception("Whisper decoding failed")
+            yield Transcript(status="error", message=f"Speech recognition failed: {_short(e)}",
+                             seconds=time.perf_counter() - t0, **base)
+            return
+        seconds = time.perf_counter() - t0  # cumulative: what this transcript cost, encoding included
+        out = _checked(result, max_tokens, seconds, dict(base, notes=list(notes)))
+        out.language_probability = probs.get(lang)
+        yield out
+
+
+def _checked(result, max_tokens: int, seconds: float, base: dict) -> Transcript:
+    """A decoding result as a :class:`Transcript`, with the no-speech and hallucination checks."""
     raw = result.text.strip()
     stats = dict(raw_text=raw, language=result.language, avg_logprob=float(result.avg_logprob),
                  no_speech_prob=float(result.no_speech_prob), compression_ratio=float(result.compression_ratio))
     if len(result.tokens) >= max_tokens:
-        notes.append(f"transcript cut at {max_tokens} tokens")
-    seconds = time.perf_counter() - t0
+        base["notes"].append(f"transcript cut at {max_tokens} tokens")
     status, why = "ok", None
     if result.no_speech_prob > NO_SPEECH_THRESHOLD and result.avg_logprob < LOGPROB_THRESHOLD:
         status, why = "no_speech", f"Whisper is {result.no_speech_prob:.0%} sure there is no speech"

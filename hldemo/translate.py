@@ -1,0 +1,200 @@
+"""German, French and Spanish cues, read word by word into English with FreeDict word lists.
+
+The word lists (``hierarchies/lexicon/freedict/<lang>.tsv``, ``word<TAB>english|english...``) are
+derived from Debian's FreeDict dictionaries by ``scripts/make_cue_lexicon.py`` and hold only the
+foreign words whose translations name something in the hierarchies or are words cues are built
+from ("zeig mir die Katze" -> "show me the cat"). Licences: ``hierarchies/lexicon/freedict/README.md``.
+
+A cue is read as a foreign language when more of its words are listed for that language (and are
+not English too) than are English (the hierarchy's names and the matcher's grammar words): "der
+Hund", "le chat", "la comida", but not "a list" (or as many, when every word is listed: "un
+papillon" is a butterfly, "papillon" alone the dog breed); then each word becomes its first
+translation, trying simple inflections (plurals "Vögel", "chevaux", "pájaros"; imperatives "zeig",
+"montre-moi", "muéstrame"). Foreign words without a translation are dropped and reported: a cue is
+never matched on the spelling of a word the lists do not know.
+
+Example:
+    >>> tr = load_translator()                        # doctest: +SKIP
+    >>> tr.translate("zeig mir die Katze", english={"cat"}).text   # doctest: +SKIP
+    'show me the cat'
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import HierarchyError
+
+WORD_LISTS = Path(__file__).resolve().parent.parent / "hierarchies" / "lexicon" / "freedict"
+LANGUAGES = {"de": "German", "fr": "French", "es": "Spanish"}  # checked in this order on ties
+# inflections tried when a word itself is not listed: (suffix to strip, ending to add)
+_INFLECTIONS = {
+    "de": (("", ""), ("n", ""), ("en", ""), ("e", ""), ("er", ""), ("s", ""), ("nen", ""), ("", "en"),
+           ("", "n"), ("e", "en")),
+    "fr": (("", ""), ("s", ""), ("x", ""), ("aux", "al"), ("", "r"), ("", "er"), ("e", "er")),
+    "es": (("", ""), ("s", ""), ("es", ""), ("", "r")),
+}
+MIN_INFLECTED = 4  # shorter words are looked up as they are ("a" is not German "an")
+_UMLAUT = str.maketrans("äöü", "aou")
+_CLITIC = re.compile(r"^(?P<verb>[^\W\d_]+?)(?:-(?P<fr>moi|toi|nous|vous|le|la|les|lui|leur)|"
+                     r"(?P<es>me|nos|lo|la|los|las|le|les))$")
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?(?:-[^\W\d_]+)*|\d+|[^\w\s]")
+
+
+def _plain(word: str) -> str:
+    """Without accents ("pájaro" -> "pajaro")."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if unicodedata.category(c) != "Mn")
+
+
+@dataclass
+class Translation:
+    """A cue read as another language.
+
+    Attributes:
+        language: language code ("de", "fr", "es").
+        text: the English reading ("show me the cat").
+        words: ``(foreign word, English)`` for each word translated.
+        unknown: foreign words without a translation (dropped).
+    """
+
+    language: str
+    text: str
+    words: list[tuple[str, str]] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    @property
+    def language_name(self) -> str:
+        """The language's English name."""
+        return LANGUAGES.get(self.language, self.language)
+
+    def note(self) -> str:
+        """One line for the user: what was read as what."""
+        pairs = ", ".join(f"'{f}' = '{e}'" for f, e in self.words)
+        out = f"read as {self.language_name}: {pairs}" if pairs else f"read as {self.language_name}"
+        if self.unknown:
+            out += "; not in the word list: " + ", ".join(repr(w) for w in self.unknown)
+        return out
+
+
+class Translator:
+    """Word-by-word reading of German, French and Spanish cues (see the module docstring).
+
+    Args:
+        lists: language code -> {foreign word: English translations, best first}.
+    """
+
+    def __init__(self, lists: dict[str, dict[str, tuple[str, ...]]]):
+        self.lists = lists
+        self._plain = {lang: {_plain(w): t for w, t in words.items()} for lang, words in lists.items()}
+
+    def lookup(self, lang: str, word: str) -> tuple[str, ...]:
+        """English translations of one (lower-case) word, trying its inflections; () if unknown."""
+        words, plain = self.lists.get(lang, {}), self._plain.get(lang, {})
+        m = _CLITIC.match(word) if lang in ("fr", "es") else None
+        forms = [word]
+        if m and (m.group("fr") if lang == "fr" else m.group("es")):  # "montre-moi", "muéstrame"
+            verb = _plain(m.group("verb"))
+            verbs = [verb + "r", verb + "er", verb.replace("ue", "o") + "r", verb.replace("ie", "e") + "r"]
+            # French "montre-moi" is a verb ("montre" alone: a watch); Spanish "silla" is not "sil-la"
+            forms = verbs + forms if lang == "fr" else forms + verbs
+        elif "-" in word:
+            forms.append(word.replace("-", " "))
+        for form in forms:
+            for strip, add in _INFLECTIONS.get(lang, (("", ""),)):
+                if (strip or add) and len(form) < MIN_INFLECTED:
+                    break
+                if strip and not form.endswith(strip):
+                    continue
+                stem = (form[: -len(strip)] if strip else form) + add
+                for table, key in ((words, stem), (words, stem.translate(_UMLAUT)), (plain, _plain(stem))):
+                    if key in table:
+                        return table[key]
+        return ()
+
+    def translate(self, text: str, english: Callable[[str], bool] | Iterable[str]) -> Translation | None:
+        """Read ``text`` as German, French or Spanish, or None when it reads as English.
+
+        Args:
+            text: the cleaned cue.
+            english: a predicate (or a set) telling whether a lower-case word is English the matcher
+                knows (a hierarchy name or a grammar word).
+        """
+        known = english if callable(english) else set(english).__contains__
+        tokens = _TOKEN.findall(text.casefold().replace("’", "'"))
+        words = [t for t in tokens if t[0].isalpha()]
+        if not words:
+            return None
+        is_english = [bool(known(w)) for w in words]
+        n_english = sum(is_english)
+        best, best_hits = None, 0
+        for lang in LANGUAGES:  # evidence: listed words that are not also English ("a", "train")
+            # listed: an English word counts only when its translation differs ("papillon", not "a")
+            listed = [bool(tr) and (not en or w not in tr) for w, en in zip(words, is_english)
+                      for tr in [self.lookup(lang, w)]]
+            hits = sum(x for x, en in zip(listed, is_english) if not en)
+            # more foreign words than English ones, or as many and every word is listed ("un papillon":
+            # a butterfly, not the Papillon dog breed)
+            if hits > best_hits and (hits > n_english or all(listed)):
+                best, best_hits = lang, hits
+        if best is None:
+            return None
+        out, pairs, unknown = [], [], []
+        for t in tokens:
+            if not t[0].isalpha():
+                out.append(t)
+                continue
+            parts = [p for p in re.split(r"'", t) if p] if "'" in t else [t]  # "l'oiseau"
+            for p in parts:
+                tr = self.lookup(best, p)
+                if tr:
+                    out.append(tr[0])
+                    pairs.append((p, tr[0]))
+                elif known(p):
+                    out.append(p)
+                elif len(p) > 2:  # elided articles ("l", "d") are dropped silently
+                    unknown.append(p)
+        return Translation(best, " ".join(out), pairs, unknown)
+
+
+def load_word_lists(folder: str | Path = WORD_LISTS) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The FreeDict-derived word lists: language code -> {word: English translations}.
+
+    Raises:
+        HierarchyError: a list is missing or malformed.
+    """
+    lists = {}
+    for lang in LANGUAGES:
+        path = Path(folder) / f"{lang}.tsv"
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise HierarchyError(f"cannot read the {LANGUAGES[lang]} cue word list {path}: {e} "
+                                 "(python scripts/make_cue_lexicon.py makes it)") from e
+        table = {}
+        for i, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            word, sep, english = line.partition("\t")
+            if not sep or not english.strip():
+                raise HierarchyError(f"{path}:{i}: expected 'word<TAB>english|english...'")
+            table[word] = tuple(english.split("|"))
+        lists[lang] = table
+    return lists
+
+
+_TRANSLATORS: dict[str, Translator] = {}
+_LOCK = threading.Lock()
+
+
+def load_translator(folder: str | Path = WORD_LISTS) -> Translator:
+    """A :class:`Translator` over the word lists in ``folder``, loaded once per process."""
+    key = str(Path(folder).resolve())
+    with _LOCK:
+        if key not in _TRANSLATORS:
+            _TRANSLATORS[key] = Translator(load_word_lists(folder))
+        return _TRANSLATORS[key]

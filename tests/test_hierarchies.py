@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from timm.data import ImageNetInfo
 
+from conftest import SHARED_DATA, requires_shared_data
 from hldemo.errors import EmptySelectionError, HierarchyError, UnknownCategoryError
 from hldemo.hierarchy import HIERARCHY_DIR, Hierarchy, load_hierarchy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "scripts" / "make_hierarchies.py"
-DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "hierarchy"
+DATA_DIR = SHARED_DATA / "hierarchy"
 SHIPPED = ["curated", "superclass", "wordnet"]
 DEPTH = {"curated": 3, "superclass": 2, "wordnet": 3}
 IMAGENET_WNIDS = list(ImageNetInfo().label_names())
@@ -165,8 +166,8 @@ def test_bad_files_raise_hierarchy_error(tmp_path):
         load_hierarchy("no_such_hierarchy")
 
 
+@requires_shared_data
 def test_script_reproduces_shipped_files(tmp_path):
-    assert DATA_DIR.is_dir(), f"{DATA_DIR} (the shared data) is needed to regenerate the hierarchies"
     result = subprocess.run([sys.executable, str(SCRIPT), "--data", str(DATA_DIR), "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr

@@ -208,6 +208,7 @@ def _examples() -> list[list]:
     rows = [
         [photos / "cat_chelsea.jpg", "meow", None],
         [photos / "cat_chelsea.jpg", "", speech / "show_me_the_cat.wav"],
+        [photos / "cat_chelsea.jpg", "", speech / "die_katze.wav"],  # German: Whisper base, FreeDict words
         [photos / "coffee_cup.jpg", "something to drink from", None],
         [photos / "coffee_cup.jpg", "", speech / "find_the_coffee_mug.wav"],
         [photos / "rocket_launch.jpg", "a rocket", None],

@@ -228,6 +228,7 @@ class CueResult:
         language: the language the cue was read as ("en", or "de", "fr", "es" via the FreeDict
             word lists of :mod:`hldemo.translate`).
         translation: the English reading of a German, French or Spanish cue (None for English).
+        speech: the :class:`hldemo.speech.Transcript` a spoken cue came from (:meth:`CueMatcher.match_speech`).
         seconds: matching time.
     """
 
@@ -244,6 +245,7 @@ class CueResult:
     transcript: str | None = None
     language: str = "en"
     translation: str | None = None
+    speech: object = field(default=None, repr=False)  # the hldemo.speech.Transcript it came from
     seconds: float = 0.0
 
     @property
@@ -1054,23 +1056,28 @@ class CueMatcher:
 
         ``model`` (Whisper tiny.en, the fast default for English) goes first. When it hears nothing
         the matcher understands and a ``multilingual`` model (Whisper base) is given, that model
-        detects the clip's language among :data:`hldemo.speech.CUE_LANGUAGES` and transcribes it in
-        its ``tries`` likeliest languages; the first transcript understood wins (German, French and
-        Spanish ones are read into English by :mod:`hldemo.translate`).
+        detects the clip's language among the other languages of :data:`hldemo.speech.CUE_LANGUAGES`
+        (all of them when ``model`` is multilingual itself) and transcribes it in its ``tries``
+        likeliest ones; the first transcript understood wins (German, French and Spanish ones are
+        read into English by :mod:`hldemo.translate`).
 
         Returns:
             The :class:`CueResult` (``transcript``: what was heard; ``notes``: in which language).
         """
-        from .speech import transcribe_languages
+        from .speech import CUE_LANGUAGES, transcribe_languages
 
         first = None
-        for m in (model, multilingual):
+        for i, m in enumerate((model, multilingual)):
             if m is None:
                 continue
             n = tries if getattr(m, "is_multilingual", False) else 1
-            for tr in transcribe_languages(m, audio, tries=n):
+            # a fallback after an English model heard nothing understood tries the other languages
+            langs = CUE_LANGUAGES if i == 0 or getattr(model, "is_multilingual", False) else \
+                tuple(x for x in CUE_LANGUAGES if x != "en")
+            for tr in transcribe_languages(m, audio, tries=n, languages=langs):
                 r = self.match_transcript(tr)
                 r.transcript = tr.text if tr.understood else tr.raw_text
+                r.speech = tr
                 if tr.language:
                     p = f", {tr.language_probability:.0%} likely" if tr.language_probability is not None else ""
                     r.notes.insert(0, f"speech: language '{tr.language}'{p}, {tr.status}, {tr.seconds:.2f} s")

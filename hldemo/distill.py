@@ -1,31 +1,42 @@
-"""Start an NHL from its teacher: each branch is a slim, channel-pruned copy of the teacher's late layers.
+"""Start an NHL from its teacher: every branch is a channel-pruned copy of the teacher's late layers,
+refitted layer by layer to the teacher's own outputs (no gradient steps).
 
-For an EfficientNet-style teacher split at stage 4, a level-1 branch copies stage 5 (four inverted
-residual blocks) and stage 6 + conv_head (stage 6's linear projection and conv_head fused into one
-1x1 conv), keeping only the hidden units that matter most for its categories. Level-2 branches
-select the pooled features their categories weigh most, and level-3 branches start as the
-teacher's classifier rows on those features. Pruned units are replaced by their mean activation
-(folded into biases), so the untrained NHL already approximates the teacher; distillation
-(:mod:`hldemo.train`) closes the rest of the gap.
+For an EfficientNet-style teacher cut after block ``k`` (``split_extra_blocks``), a level-1 branch
+copies the teacher's remaining inverted-residual blocks and conv_head:
 
-Importance of a hidden unit for a group = first-order Taylor score ``|a * dO/da|`` where ``O`` is the
-log-sum-exp of the teacher's logits over the group, summed over calibration images whose teacher
-top-1 falls in the group, blended with the same score over all images (so that groups with few
-calibration images still get sensible units).
+1. **Class-aware pruning.** A block keeps the hidden units that matter most for the branch's
+   categories: first-order Taylor score ``|a * dO/da|``, ``O`` the log-sum-exp of the teacher's
+   logits over the group, summed over calibration images whose teacher top-1 falls in the group,
+   blended with the same score over all images (groups with few images still get sensible units).
+2. **Layer-wise reconstruction** (ThiNet / channel-pruning style). Each block's linear projection is
+   refitted by least squares so that, fed the pruned branch's *own* hidden units, it reproduces the
+   teacher's block output on the calibration images. Unlike mean replacement this keeps the variance
+   of the pre-activations, so the conv_head's ReLU6 units stay alive.
+3. **Exact upper levels.** conv_head keeps the teacher's rows (all of them, or the ones the group's
+   classifier rows weigh most). A level-2 branch holds its categories' classifier rows as +/- pairs
+   through its ReLU (``relu(s) - relu(-s) == s``) and a level-3 branch subtracts its pair and adds
+   the bias, so levels 2-3 are the teacher's classifier exactly.
+
+With all hidden units kept the NHL reproduces the teacher's logits to float rounding; narrower
+branches trade agreement for MACs (the model card's frontier table measures it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import CheckpointError
-from .model import NHL, MBConvBranches, MLPBranches, _pad_same
+from .model import NHL, MBConvBranches, MLPBranches, PointwiseBranches, _pad_same
 
 GLOBAL_WEIGHT = 0.5  # blend of all-image importance into a group's own importance
+RIDGE = 1e-4  # least-squares damping, relative to the mean diagonal of the Gram matrix
+ROWS_PER_IMAGE = 16  # feature-map positions per image in the Gram matrices of later blocks
+BATCH = 128
 
 
 @dataclass
@@ -73,9 +84,7 @@ class TeacherTail(nn.Module):
     def forward(self, x: torch.Tensor, record: bool = False) -> torch.Tensor:
         self.hidden = []
         for pw, dw, pl, skip in self.blocks:
-            h = F.relu6(F.conv2d(x, pw.weight[:, :, None, None], pw.bias))
-            h = _pad_same(h, dw.kernel, dw.stride)
-            h = F.relu6(F.conv2d(h, dw.weight[:, None], dw.bias, stride=dw.stride, groups=h.shape[1]))
+            h = _hidden(x, pw, dw)
             if record:
                 h.retain_grad()
                 self.hidden.append(h)
@@ -131,15 +140,94 @@ def _blend(own: torch.Tensor, overall: torch.Tensor) -> torch.Tensor:
     return own / own.max().clamp_min(1e-12) + GLOBAL_WEIGHT * overall / overall.max().clamp_min(1e-12)
 
 
+def _hidden(x: torch.Tensor, pw: FoldedConv, dw: FoldedConv, keep: torch.Tensor | None = None) -> torch.Tensor:
+    """A teacher block's hidden units (1x1 expand, ReLU6, depthwise, ReLU6), only ``keep`` if given."""
+    w, b, d, db = pw.weight, pw.bias, dw.weight, dw.bias
+    if keep is not None:
+        w, b, d, db = w[keep], b[keep], d[keep], db[keep]
+    h = F.relu6(F.conv2d(x, w[:, :, None, None], b))
+    h = _pad_same(h, dw.kernel, dw.stride)
+    return F.relu6(F.conv2d(h, d[:, None], db, stride=dw.stride, groups=h.shape[1]))
+
+
+def _rows(t: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B*H*W, C), one row per feature-map position."""
+    return t.permute(0, 2, 3, 1).reshape(-1, t.shape[1])
+
+
+def _solve(gram: torch.Tensor, cross: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+    """Least squares from the normal equations, damped towards ``prior`` (the teacher's own weights
+    on the kept units): units the calibration images never excite keep the teacher's weights, and
+    a branch that keeps every unit is the teacher exactly."""
+    damp = RIDGE * gram.diagonal()[:-1].mean().clamp_min(1e-12)
+    eye = torch.eye(len(gram), dtype=gram.dtype)
+    eye[-1, -1] = 0  # the bias is not damped
+    return torch.linalg.solve(gram + damp * eye, cross + damp * eye @ prior.double())
+
+
+def _with_ones(rows: torch.Tensor) -> torch.Tensor:
+    return torch.cat([rows, rows.new_ones(len(rows), 1)], 1)
+
+
 @torch.no_grad()
-def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torch.Tensor) -> dict:
-    """Set ``model``'s branch weights from ``teacher`` (in place), pruned per branch.
+def _fit_projection(op_feats, teacher_out, keep, pw, dw, pl, skip, generator, shared_gram=None):
+    """Least-squares projection weights (out, |keep|) and bias of one pruned block.
+
+    The pruned block sees ``op_feats`` (the branch's own input, N x C x H x W); its output should
+    match the teacher block's output ``teacher_out``. ``shared_gram``: the Gram matrix of all the
+    teacher's hidden units (+1) when both inputs are the same trunk features (first block), whose
+    sub-matrix is then exact and needs no pass over the data. Otherwise ``ROWS_PER_IMAGE`` random
+    feature-map positions of every image enter the Gram matrix (fewer rows, same statistics).
+    """
+    prior = torch.cat([pl.weight[:, keep].T, pl.bias[None]], 0)
+    if shared_gram is not None:  # teacher output = [H, 1] [W, b]^T on the same input: cross from G
+        idx = torch.cat([keep, torch.tensor([len(shared_gram) - 1])])
+        full = torch.cat([pl.weight.T, pl.bias[None]], 0).double()
+        theta = _solve(shared_gram[idx][:, idx], shared_gram[idx] @ full, prior)
+    else:
+        k = len(keep) + 1
+        gram = torch.zeros(k, k, dtype=torch.float64)
+        cross = torch.zeros(k, pl.weight.shape[0], dtype=torch.float64)
+        for i in range(0, len(op_feats), BATCH):
+            x = op_feats[i:i + BATCH]
+            h = _hidden(x, pw, dw, keep)
+            target = teacher_out[i:i + BATCH] - x if skip else teacher_out[i:i + BATCH]  # the block adds x back
+            sel = torch.randperm(h.shape[-2] * h.shape[-1], generator=generator)[:ROWS_PER_IMAGE]
+            a = _with_ones(_rows(h)).view(len(x), -1, k)[:, sel].reshape(-1, k)
+            t = _rows(target).view(len(x), -1, target.shape[1])[:, sel].reshape(-1, target.shape[1])
+            gram += (a.T @ a).double()  # one batch in float32 (fast), the sum over batches in float64
+            cross += (a.T @ t).double()
+        theta = _solve(gram, cross, prior)
+    return theta[:-1].T.float().contiguous(), theta[-1].float()
+
+
+def _run_block(x, pw, dw, pl_w, pl_b, skip, keep=None):
+    y = F.conv2d(_hidden(x, pw, dw, keep), pl_w[:, :, None, None], pl_b)
+    return y + x if skip else y
+
+
+@torch.no_grad()
+def _shared_gram(feats: torch.Tensor, pw: FoldedConv, dw: FoldedConv) -> torch.Tensor:
+    c = pw.weight.shape[0]
+    gram = torch.zeros(c + 1, c + 1, dtype=torch.float64)
+    for i in range(0, len(feats), BATCH):
+        a = _with_ones(_rows(_hidden(feats[i:i + BATCH].float(), pw, dw)))
+        gram += (a.T @ a).double()
+    return gram
+
+
+@torch.no_grad()
+def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torch.Tensor, seed: int = 0) -> dict:
+    """Set ``model``'s branch weights from ``teacher`` (in place): pruned copies, refitted.
 
     Args:
-        model: an NHL whose level 1 is mbconv ops matching the teacher's tail blocks (depths,
-            kernels, strides), level 2 an mlp selecting features, level 3 per-category mlps.
+        model: a 3-level NHL whose level 1 is mbconv ops matching the teacher's blocks after the
+            split one-to-one (kernels, strides) and then a ``pointwise`` op for conv_head; level 2 a
+            single-layer mlp with ``out`` >= 2 x the largest subgroup and ``act_out``; level 3 a
+            single-layer mlp.
         teacher: the timm teacher the trunk was cut from.
         calibration_features: trunk features (N, C, H, W) of a few thousand images.
+        seed: picks the feature-map positions that later blocks' least squares sample.
 
     Returns:
         Statistics of the calibration (images per level-1 group).
@@ -147,82 +235,120 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
     head = model.head
     if len(head.levels) != 3:
         raise CheckpointError("init_from_teacher expects a 3-level NHL")
-    trunk_blocks = len(model.trunk.model.blocks)
-    tail = TeacherTail(teacher, trunk_blocks)
+    tail = TeacherTail(teacher, len(model.trunk.model.blocks))
     l1_ops = list(head.levels[0].ops)
     mb = [op for op in l1_ops if isinstance(op, MBConvBranches)]
-    if sum(op.depth for op in mb) != len(tail.blocks) or len(mb) != len(l1_ops):
-        raise CheckpointError(f"level 1 has {sum(op.depth for op in mb)} blocks, the teacher tail {len(tail.blocks)}")
+    if (len(mb) != len(l1_ops) - 1 or not isinstance(l1_ops[-1], PointwiseBranches)
+            or sum(op.depth for op in mb) != len(tail.blocks)):
+        raise CheckpointError(f"level 1 must be mbconv ops with {len(tail.blocks)} blocks in all (the teacher's after "
+                              "the split) followed by one pointwise op (its conv_head)")
+    conv_head = l1_ops[-1]
+    l2, l3 = head.levels[1].ops, head.levels[2].ops
+    if len(l2) != 1 or not isinstance(l2[0], MLPBranches) or l2[0].hidden or not l2[0].act_out:
+        raise CheckpointError("level 2 must be one single-layer mlp with act_out for teacher initialisation")
+    if len(l3) != 1 or not isinstance(l3[0], MLPBranches) or l3[0].hidden:
+        raise CheckpointError("level 3 must be one single-layer mlp for teacher initialisation")
+    l2, l3 = l2[0], l3[0]
     group1, n1 = _groups_of(model, 0)
-    imp, means, feat_mean, counts = _importance(tail, calibration_features, group1, n1)
-    overall = [s.sum(0) for s in imp]
+    group2, n2 = _groups_of(model, 1)
+    largest = int(torch.bincount(group2).max())
+    if l2.out < 2 * largest:
+        raise CheckpointError(f"level 2 needs out >= {2 * largest} (2 x its largest subgroup) to hold the classifier rows")
 
-    # --- level 1: pruned copies of the tail blocks; the last block fused with conv_head
-    b = 0
-    for op in mb:
-        for d in range(op.depth):
-            pw, dw, pl, _ = tail.blocks[b]
-            if (dw.kernel, dw.stride if d == 0 else 1) != (op.kernel, op.stride if d == 0 else 1):
-                raise CheckpointError(f"level-1 block {b}: kernel/stride differ from the teacher's")
-            last = op is mb[-1] and d == op.depth - 1
-            for j in range(n1):
+    feats = calibration_features.float()
+    imp, means, feat_mean, counts = _importance(tail, feats, group1, n1)
+    overall = [s.sum(0) for s in imp]
+    gen = torch.Generator().manual_seed(seed)
+    shared = _shared_gram(feats, *tail.blocks[0][:2])
+
+    # the teacher's output of every block: the least-squares targets of all blocks but the first
+    teacher_out = []
+    for pw, dw, pl, skip in tail.blocks if len(tail.blocks) > 1 else []:
+        x = teacher_out[-1] if teacher_out else feats
+        teacher_out.append(torch.cat([_run_block(x[i:i + BATCH], pw, dw, pl.weight, pl.bias, skip)
+                                      for i in range(0, len(x), BATCH)]))
+
+    l1_features = {}
+    for j in range(n1):
+        x = feats
+        b = 0
+        for op in mb:
+            for d in range(op.depth):
+                pw, dw, pl, skip = tail.blocks[b]
+                if (dw.kernel, dw.stride) != (op.kernel, op.stride if d == 0 else 1):
+                    raise CheckpointError(f"level-1 block {b}: kernel/stride differ from the teacher's")
                 keep = _top(_blend(imp[b][j], overall[b]), op.hidden[d])
-                drop = torch.ones(pw.weight.shape[0], dtype=torch.bool)
-                drop[keep] = False
+                w, bias = (_fit_projection(x, None, keep, pw, dw, pl, skip, gen, shared) if b == 0 else
+                           _fit_projection(x, teacher_out[b], keep, pw, dw, pl, skip, gen))
                 getattr(op, f"pw{d}_w")[j] = pw.weight[keep]
                 getattr(op, f"pw{d}_b")[j] = pw.bias[keep]
                 getattr(op, f"dw{d}_w")[j] = dw.weight[keep]
                 getattr(op, f"dw{d}_b")[j] = dw.bias[keep]
-                pl_w = pl.weight[:, keep]
-                pl_b = pl.bias + pl.weight[:, drop] @ means[b][drop]  # mean replacement
-                if last:  # fuse the linear projection with conv_head, keep this group's features
-                    cats = (group1 == j).nonzero().flatten()
-                    feats = _top((tail.cls_w[cats].abs().sum(0)) * feat_mean, op.out)
-                    op._features = getattr(op, "_features", {})
-                    op._features[j] = feats
-                    pl_w = tail.head.weight[feats] @ pl_w
-                    pl_b = tail.head.weight[feats] @ pl_b + tail.head.bias[feats]
-                getattr(op, f"pl{d}_w")[j] = pl_w
-                getattr(op, f"pl{d}_b")[j] = pl_b
-            b += 1
-    l1_features = mb[-1]._features
-    del mb[-1]._features
+                getattr(op, f"pl{d}_w")[j] = w
+                getattr(op, f"pl{d}_b")[j] = bias
+                if b < len(tail.blocks) - 1:  # the branch's own activations feed its next block
+                    x = torch.cat([_run_block(x[i:i + BATCH], pw, dw, w, bias, skip, keep) for i in range(0, len(x), BATCH)])
+                b += 1
+        cats = (group1 == j).nonzero().flatten()
+        keep = _top(tail.cls_w[cats].abs().sum(0) * feat_mean, conv_head.out)  # conv_head rows its classes weigh most
+        conv_head.w[j] = tail.head.weight[keep]
+        conv_head.b[j] = tail.head.bias[keep]
+        l1_features[j] = keep
 
-    # --- level 2: select the pooled features its categories weigh most (exact through the ReLU)
-    l2 = head.levels[1].ops[0]
-    group2, n2 = _groups_of(model, 1)
-    l2_features = {}
-    if not isinstance(l2, MLPBranches) or l2.hidden:
-        raise CheckpointError("level 2 must be a single-layer mlp for teacher initialisation")
-    l2.w2.zero_(), l2.b2.zero_()
-    for k in range(n2):
-        parent = int(head.levels[1].parent_index[k])
-        avail = l1_features[parent]
-        cats = (group2 == k).nonzero().flatten()
-        pos = _top(tail.cls_w[cats][:, avail].abs().sum(0) * feat_mean[avail], l2.out)
-        l2.w2[k, torch.arange(len(pos)), pos] = 1.0
-        l2_features[k] = avail[pos]
-
-    # --- level 3: the teacher's classifier rows on the selected features, the rest as a constant
-    l3 = head.levels[2].ops[0]
+    # levels 2-3: the teacher's classifier rows, exact through the ReLU as +/- pairs
     teacher_index = _teacher_indices(model)
+    l2.w2.zero_(), l2.b2.zero_(), l3.w2.zero_(), l3.b2.zero_()
+    slot = torch.zeros(len(model.categories), dtype=torch.long)
+    for k in range(n2):
+        cats = (group2 == k).nonzero().flatten()
+        avail = l1_features[int(head.levels[1].parent_index[k])]
+        for m, i in enumerate(cats.tolist()):
+            w = tail.cls_w[teacher_index[i]]
+            l2.w2[k, 2 * m] = w[avail]
+            l2.w2[k, 2 * m + 1] = -w[avail]
+            slot[i] = m
+            rest = torch.ones_like(feat_mean, dtype=torch.bool)
+            rest[avail] = False
+            l3.b2[i, 0] = tail.cls_b[teacher_index[i]] + w[rest] @ feat_mean[rest]  # dropped features: their mean
     for i in range(len(model.categories)):
-        feats = l2_features[int(head.levels[2].parent_index[i])]
-        w = tail.cls_w[teacher_index[i]]
-        rest = torch.ones_like(feat_mean, dtype=torch.bool)
-        rest[feats] = False
-        const = tail.cls_b[teacher_index[i]] + w[rest] @ feat_mean[rest]
-        v = torch.zeros(l3.cin)
-        v[: len(feats)] = w[feats]
-        if l3.hidden:  # relu(v.x) - relu(-v.x) == v.x: an exact linear map through the hidden layer
-            l3.w1[i, 0], l3.w1[i, 1] = v, -v
-            l3.b1[i, :2] = 0
-            l3.w2[i, 0].zero_()
-            l3.w2[i, 0, 0], l3.w2[i, 0, 1] = 1.0, -1.0
-        else:
-            l3.w2[i, 0] = v
-        l3.b2[i, 0] = const
+        l3.w2[i, 0, 2 * slot[i]], l3.w2[i, 0, 2 * slot[i] + 1] = 1.0, -1.0
     return {"calibration_images": len(calibration_features), "images_per_level1_group": counts.tolist()}
+
+
+def mirror_levels(teacher: nn.Module, split: int, width: float | Sequence[int], head_out: int | None = None,
+                  hierarchy_level2_max: int = 25) -> list[list[dict]]:
+    """Level specs whose level-1 branches mirror an EfficientNet-style teacher after block ``split``.
+
+    Args:
+        teacher: the timm teacher (its ``blocks`` give kernels, strides and widths).
+        split: the trunk's last block, counted as timm's ``extra_blocks`` index (stem = 0).
+        width: a fraction of every block's hidden units, or one hidden width per copied block.
+        head_out: conv_head outputs per branch (default: all of the teacher's).
+        hierarchy_level2_max: the largest level-2 group (level 2 holds 2 rows per category).
+
+    Returns:
+        ``levels`` for a config (see :mod:`hldemo.model`): the ops :func:`init_from_teacher` fills.
+    """
+    stages = list(teacher.blocks[split:])
+    blocks = [blk for stage in stages for blk in stage]
+    if not blocks or not all(hasattr(b, "conv_pwl") for b in blocks):
+        raise CheckpointError(f"{type(teacher).__name__} has no inverted-residual blocks after block {split}")
+    if isinstance(width, (int, float)):
+        widths = [max(1, round(float(width) * b.conv_pw.out_channels)) for b in blocks]
+    else:
+        widths = [int(w) for w in width]
+        if len(widths) != len(blocks):
+            raise CheckpointError(f"{len(widths)} hidden widths for {len(blocks)} copied blocks")
+    level1, i = [], 0
+    for stage in stages:
+        first = stage[0]
+        level1.append({"type": "mbconv", "depth": len(stage), "hidden": widths[i:i + len(stage)],
+                       "out": first.conv_pwl.out_channels, "kernel": first.conv_dw.kernel_size[0],
+                       "stride": first.conv_dw.stride[0]})
+        i += len(stage)
+    level1.append({"type": "pointwise", "out": int(head_out or teacher.conv_head.out_channels)})
+    return [level1, [{"type": "mlp", "hidden": 0, "out": 2 * hierarchy_level2_max, "act_out": True}],
+            [{"type": "mlp", "hidden": 0}]]
 
 
 def _teacher_indices(model: NHL) -> list[int]:

@@ -10,6 +10,8 @@ Level specs (JSON, see ``hldemo/configs/``) are lists of ops applied inside ever
 * ``{"type": "mbconv", "depth": d, "hidden": h, "out": c, "kernel": k, "stride": s}``: d inverted
   residual blocks (h: one width, or a list of d widths) (1x1 expand to h, ReLU6, kxk depthwise, ReLU6, 1x1 project to c), the first with
   stride s, the others residual. ``"act_out": true`` ends with a ReLU6 (a "head" conv).
+* ``{"type": "pointwise", "out": c}``: one 1x1 conv (+ ReLU6 unless ``"act_out": false``), e.g. a
+  copy of the teacher's conv_head.
 * ``{"type": "mlp", "hidden": h, "out": c}``: global average pooling (if the input is still a
   feature map), then Linear(h) + ReLU + Linear(c) per branch (``hidden: 0`` = one Linear);
   ``"act_out": true`` adds a ReLU on the output.
@@ -127,6 +129,31 @@ class MBConvBranches(nn.Module):
         return new
 
 
+class PointwiseBranches(nn.Module):
+    """One 1x1 conv per branch (e.g. a copy of the teacher's conv_head), ReLU6 if ``act_out``."""
+
+    def __init__(self, branches: int, cin: int, out: int, act_out: bool = True):
+        super().__init__()
+        self.branches, self.cin, self.out, self.act_out = branches, cin, out, act_out
+        self.w = nn.Parameter(torch.randn(branches, out, cin) * math.sqrt(2.0 / cin))
+        self.b = nn.Parameter(torch.zeros(branches, out))
+
+    def forward(self, x: torch.Tensor, shared_input: bool, gain: torch.Tensor | None) -> torch.Tensor:
+        if gain is not None:  # the paper's attention: the branch's maps times its gain, before its last conv
+            c = self.cin if shared_input else x.shape[1] // self.branches
+            if shared_input:
+                x = x.repeat(1, self.branches, 1, 1)
+                shared_input = False
+            x = x * gain.repeat_interleave(c, dim=1).view(gain.shape[0], -1, 1, 1)
+        y = grouped_pointwise(x, self.w, self.b, shared_input)
+        return F.relu6(y) if self.act_out else y
+
+    def subset(self, idx: torch.Tensor) -> "PointwiseBranches":
+        new = PointwiseBranches(len(idx), self.cin, self.out, self.act_out)
+        new.load_state_dict({n: p.detach()[idx].clone() for n, p in self.named_parameters()})
+        return new
+
+
 class MLPBranches(nn.Module):
     """Per-branch MLP on pooled features: Linear(hidden) + ReLU + Linear(out), or one Linear."""
 
@@ -182,7 +209,7 @@ class BranchLevel(nn.Module):
             x = x.expand(-1, k, -1) if self.shared_input else x[:, self.parent_index]
         for i, op in enumerate(self.ops):
             g = gain if i == len(self.ops) - 1 else None
-            if isinstance(op, MBConvBranches):
+            if isinstance(op, (MBConvBranches, PointwiseBranches)):
                 x = op(x, shared_input=self.shared_input and i == 0, gain=g)
             else:
                 if x.dim() == 4:
@@ -201,10 +228,12 @@ def _build_ops(spec: Sequence[Mapping], branches: int, cin: int, last: bool) -> 
             ops.append(MBConvBranches(branches, c, int(op.get("depth", 1)), op["hidden"], out,
                                       int(op.get("kernel", 3)), int(op.get("stride", 1)), bool(op.get("act_out", False)),
                                       bool(op.get("tf_padding", True))))
+        elif kind == "pointwise":
+            ops.append(PointwiseBranches(branches, c, out, bool(op.get("act_out", True))))
         elif kind == "mlp":
             ops.append(MLPBranches(branches, c, int(op.get("hidden", 0)), out, bool(op.get("act_out", False)) and not last))
         else:
-            raise CheckpointError(f"unknown branch op type {kind!r} (expected 'mbconv' or 'mlp')")
+            raise CheckpointError(f"unknown branch op type {kind!r} (expected 'mbconv', 'pointwise' or 'mlp')")
         c = out
     if last and not isinstance(ops[-1], MLPBranches):
         raise CheckpointError("the last level must end with an 'mlp' op (one logit per category)")

@@ -122,7 +122,10 @@ def parse_args(argv=None):
     p.add_argument("--holdout-fraction", type=_fraction, default=0.3)
     p.add_argument("--out", default="runs/nhl_lite0")
     p.add_argument("--views", type=_at_least(1), default=2, help="augmented views per image in the cache")
-    p.add_argument("--epochs", type=_positive, default=3.0, help="passes over the cached views")
+    p.add_argument("--epochs", type=_at_least(0.0, float), default=3.0,
+                   help="passes over the cached views (0: the teacher initialisation is the result)")
+    p.add_argument("--calibration-images", type=_at_least(0), default=CALIBRATION_IMAGES,
+                   help="photos (each also mirrored) the initialisation fits the branches on; 0 = all")
     p.add_argument("--batch-size", type=_at_least(1), default=128)
     p.add_argument("--lr", type=_positive, default=1e-3)
     p.add_argument("--weight-decay", type=_at_least(0.0, float), default=1e-4)
@@ -300,14 +303,15 @@ def online_batches(args, model, teacher, files, label_index, device, distributed
 
 
 def calibration_features(model, files, n: int, seed: int) -> torch.Tensor:
+    """Trunk features of ``n`` photos (all if 0), each as the eval crop and its mirror image."""
     rng = random.Random(seed)
-    pick = rng.sample(files, min(n, len(files)))
+    pick = rng.sample(files, min(n, len(files))) if n else list(files)
     tf = eval_transform(model.config["data"])
     out = []
-    for i in range(0, len(pick), 64):
-        x = torch.stack([tf(load_or_blank(p)) for p in pick[i:i + 64]])
+    for i in range(0, len(pick), 32):
+        x = torch.stack([tf(load_or_blank(p)) for p in pick[i:i + 32]])
         with torch.inference_mode():
-            out.append(model.trunk(x).contiguous())
+            out.append(model.trunk(torch.cat([x, x.flip(-1)])).contiguous())
     return torch.cat(out)
 
 
@@ -370,9 +374,9 @@ def train(args, argv=None):
                                   "not an EfficientNet-style model; add --no-init to start them from random weights")
         if not args.no_init:
             t0 = time.time()
-            calib = calibration_features(model, files, CALIBRATION_IMAGES, args.seed)
+            calib = calibration_features(model, files, args.calibration_images, args.seed)
             stats = init_from_teacher(model, teacher, calib)
-            log(out, f"initialised from the teacher on {stats['calibration_images']} images in {time.time() - t0:.0f} s")
+            log(out, f"initialised from the teacher on {stats['calibration_images']} views in {time.time() - t0:.0f} s")
         if rank == 0:
             save_model(model, init_dir, dtype=torch.float32)
     tail = teacher_tail(model, teacher)
@@ -382,7 +386,9 @@ def train(args, argv=None):
     params = [p for p in head.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
 
-    if args.no_cache:  # fresh views every step: trunk and teacher run in the loop (large data, GPUs)
+    if args.epochs == 0:  # the initialisation is the result: no view cache, no steps
+        batches, total = (lambda start: iter(())), 0
+    elif args.no_cache:  # fresh views every step: trunk and teacher run in the loop (large data, GPUs)
         batches, total = online_batches(args, model, teacher, files, label_index, device, distributed)
     else:
         data = build_cache(args, model, teacher, tail, files, label_index, out)
@@ -437,7 +443,8 @@ def train(args, argv=None):
         head.eval()
         final = save_model(model, out / "final", extra={"training": {
             "command": command, "commands": commands_from_log(out / "train.log"), "images": len(files), "cached": not args.no_cache,
-            "views": None if args.no_cache else len(files) * args.views, "steps": total, "batch_size": args.batch_size,
+            "views": None if args.no_cache or not total else len(files) * args.views, "steps": total,
+            "calibration_images": args.calibration_images or len(files), "batch_size": args.batch_size,
             "temperature": args.temperature, "lr": args.lr, "seed": args.seed,
             "holdout_from": args.holdout_from, "holdout_fraction": args.holdout_fraction}})
         log(out, f"done: {final}")

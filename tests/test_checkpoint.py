@@ -46,13 +46,32 @@ def test_default_checkpoint_loads_offline_and_matches_golden(nhl_trained):
     assert golden_top5(nhl_trained, ROOT / golden["photo_dir"], golden["photos"]) == golden["top5"]
 
 
-def test_trained_nhl_recognises_house_cats(nhl_trained, photo_batch):
+def test_shipped_nhl_predicts_what_its_teacher_predicts(nhl_trained, teacher, photo_batch):
+    """The default NHL is faithful: on the committed photos its top-1 is the teacher's, photo by
+    photo, with the teacher's confidence (within a few points)."""
+    x, wnids = photo_batch
+    with torch.inference_mode():
+        nhl, whole = nhl_trained(x).softmax(-1), teacher(x).softmax(-1)
+    labels = torch.tensor([nhl_trained.categories.index(w) for w in wnids])
+    assert nhl.argmax(1).tolist() == whole.argmax(1).tolist()
+    assert (nhl.argmax(1) == labels).sum() == (whole.argmax(1) == labels).sum() >= len(wnids) - 2
+    assert (nhl.max(1).values - whole.max(1).values).abs().max() < 0.1
+
+
+def test_trained_nhl_recognises_house_cats(nhl_trained, teacher, photo_batch):
+    """The cat expert names both committed house cats (a Persian and a Siamese), like the teacher
+    restricted to the five cats, and attention on the right cat's branch raises its probability."""
     x, wnids = photo_batch
     cat = build_expert(nhl_trained, "domestic cat")
+    rows = [i for i, w in enumerate(wnids) if w in cat.categories]
+    assert len(rows) >= 2
     with torch.inference_mode():
-        probs = cat(x[:2]).softmax(-1)
-    assert probs.shape == (2, 5)
-    assert torch.allclose(probs.sum(-1), torch.ones(2))
+        probs = cat(x[rows]).softmax(-1)
+        attended = cat(x[rows], gains=[{wnids[i]: 2.0} for i in rows]).softmax(-1)
+        restricted = teacher(x[rows])[:, [nhl_trained.categories.index(w) for w in cat.categories]]
+    right = torch.tensor([cat.categories.index(wnids[i]) for i in rows])
+    assert probs.argmax(1).tolist() == right.tolist() == restricted.argmax(1).tolist()
+    assert (attended[range(len(rows)), right] > probs[range(len(rows)), right]).all()
 
 
 def _copy(tmp_path, src: Path) -> Path:

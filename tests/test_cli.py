@@ -159,7 +159,6 @@ def _bad_variant(tmp_path: Path) -> Path:
     return path
 
 
-EVALUATE_FIX = "hldemo/evaluate.py lets CheckpointError/InputError escape as tracebacks (issue 11)"
 CUES_FIX = "python -m hldemo.cues reports a missing --audio file but exits 0 (issue 11)"
 BAD_ARGUMENTS = [
     ("hldemo.train", ["--images", "{empty}", "--out", "{tmp}/run"], "no photos to train on"),
@@ -170,10 +169,8 @@ BAD_ARGUMENTS = [
     ("hldemo.train", ["--images", "{photos}", "--variant", "{bad_variant}", "--out", "{tmp}/run"], "levels[0][0] ... lacks 'out'"),
     ("hldemo.train", ["--images", "{photos}", "--batch-size", "0"], "--batch-size"),
     ("hldemo.train", ["--images", "{photos}", "--holdout-fraction", "1.5"], "--holdout-fraction"),
-    pytest.param("hldemo.evaluate", ["--images", "{tmp}/nowhere"], "does not exist",
-                 marks=pytest.mark.xfail(strict=True, reason=EVALUATE_FIX)),
-    pytest.param("hldemo.evaluate", ["--images", "{photos}", "--model", "no_such_checkpoint"], "no checkpoint",
-                 marks=pytest.mark.xfail(strict=True, reason=EVALUATE_FIX)),
+    ("hldemo.evaluate", ["--images", "{tmp}/nowhere"], "does not exist"),
+    ("hldemo.evaluate", ["--images", "{photos}", "--model", "no_such_checkpoint"], "no checkpoint"),
     ("hldemo.evaluate", ["--images", "{empty}"], "no photos"),
     ("hldemo.bench", ["--model", "no_such_checkpoint", "--quick"], "no checkpoint 'no_such_checkpoint'"),
     ("hldemo.bench", ["--threads", "0"], "--threads"),

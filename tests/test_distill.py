@@ -1,0 +1,77 @@
+"""Teacher initialisation (hldemo.distill): exact at the teacher's width, alive when pruned.
+
+Runs on the committed photos (``photo_batch``), so a fresh clone checks it.
+"""
+
+import pytest
+import torch
+
+from hldemo.distill import TeacherTail, init_from_teacher
+from hldemo.expert import build_expert
+from hldemo.variants import build_nhl, get_config
+
+
+def _config(hidden: int, head_out: int = 1280) -> dict:
+    config = get_config("nhl_lite0")
+    config["levels"][0][0]["hidden"] = hidden
+    config["levels"][0][1]["out"] = head_out
+    return config
+
+
+@pytest.fixture(scope="module")
+def photo_features(teacher, photo_batch):
+    """Trunk features (at the default split) of the committed photos, each also mirrored."""
+    model = build_nhl(_config(64), teacher=teacher)
+    x = photo_batch[0]
+    with torch.inference_mode():
+        return model.trunk(torch.cat([x, x.flip(-1)])).contiguous(), x
+
+
+def _initialised(teacher, features, hidden, head_out=1280):
+    torch.manual_seed(0)
+    model = build_nhl(_config(hidden, head_out), teacher=teacher).eval()
+    init_from_teacher(model, teacher, features)
+    return model
+
+
+def test_full_width_branches_are_the_teacher(teacher, photo_features):
+    features, images = photo_features
+    model = _initialised(teacher, features, hidden=1152)
+    tail = TeacherTail(teacher, len(model.trunk.model.blocks))
+    with torch.inference_mode():
+        nhl, own_tail, whole = model(images), tail(features[: len(images)]), teacher(images)
+        cat = build_expert(model, "domestic_cat")
+        cat_logits = cat(images)
+    assert torch.allclose(own_tail, whole, atol=1e-3)  # the tail is the teacher after the split
+    assert (nhl - whole).abs().max() < 1e-3
+    idx = [model.categories.index(w) for w in cat.categories]
+    assert torch.allclose(cat_logits, nhl[:, idx], atol=1e-4)
+
+
+def test_pruned_init_keeps_level1_outputs_alive(teacher, photo_features):
+    """Pruned copies must keep the teacher's live pooled features (mean replacement once left 99.9 %
+    of them at exactly zero, and the untrained NHL predicted one class for every photo)."""
+    features, images = photo_features
+    model = _initialised(teacher, features, hidden=288, head_out=640)
+    tail = TeacherTail(teacher, len(model.trunk.model.blocks))
+    with torch.inference_mode():
+        level1 = model.head.levels[0](features, None)  # (N, K * 640, 7, 7)
+        pooled = level1.view(len(features), len(model.head.levels[0].node_ids), 640, -1).mean(-1)
+        tail(features)
+        teacher_dead = (tail.pooled == 0).float().mean().item()
+        nhl, whole = model(images), teacher(images)
+    dead = (pooled == 0).float().mean().item()
+    assert dead <= teacher_dead + 0.05, f"{dead:.1%} of level-1 outputs are zero (teacher {teacher_dead:.1%})"
+    assert len(set(nhl.argmax(1).tolist())) > len(images) // 2  # not one class for everything
+    assert (nhl.argmax(1) == whole.argmax(1)).float().mean() >= 0.75
+
+
+def test_init_rejects_a_level1_that_does_not_mirror_the_teacher(teacher, photo_features):
+    from hldemo.errors import CheckpointError
+
+    config = _config(64)
+    config["levels"][0] = config["levels"][0][:1]  # no conv_head copy
+    config["levels"][0][0]["out"] = 1280
+    model = build_nhl(config, teacher=teacher)
+    with pytest.raises(CheckpointError, match="pointwise"):
+        init_from_teacher(model, teacher, photo_features[0])

@@ -41,21 +41,22 @@ BATCH = 32
 
 @torch.inference_mode()
 def extract(model, teacher, files, batch: int = BATCH, progress: bool = False):
-    """Trunk features, teacher logits and NHL logits of every photo (trunk run once per photo)."""
+    """Trunk features, teacher logits and pooled level-1 features of every photo (trunk and level 1
+    run once per photo; ``model.head(pooled, start=1)`` gives the NHL's logits)."""
     tf = make_transform(model.config["data"])
     tail = TeacherTail(teacher, len(model.trunk.model.blocks)) if hasattr(model.trunk.model, "blocks") else None
-    feats, t_logits, n_logits = [], [], []
+    feats, t_logits, pooled = [], [], []
     for i in range(0, len(files), batch):
         x = torch.stack([tf(load_image(f)) for f in files[i:i + batch]]).contiguous(memory_format=torch.channels_last)
         f = model.trunk(x)
         feats.append(f.contiguous())
         t_logits.append(tail(f) if tail is not None else teacher(x))
-        n_logits.append(model.head(f))
+        pooled.append(model.head.pooled_level1(f))
         if progress:
             print(f"\r{min(i + batch, len(files))}/{len(files)} photos", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
-    return torch.cat(feats), torch.cat(t_logits), torch.cat(n_logits)
+    return torch.cat(feats), torch.cat(t_logits), torch.cat(pooled)
 
 
 def _pooled(nodes: list[dict]) -> dict:
@@ -77,7 +78,8 @@ def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
 
 @torch.inference_mode()
 def evaluate(model, teacher, files, labels_wnid, seed: int = 0, progress: bool = False) -> dict:
-    feats, t_logits, n_logits = extract(model, teacher, files, progress=progress)
+    feats, t_logits, pooled = extract(model, teacher, files, progress=progress)
+    n_logits = model.head(pooled, start=1)
     index = {w: i for i, w in enumerate(model.categories)}
     labels = torch.tensor([index[w] for w in labels_wnid])
     report = {"n_images": len(files), "teacher_top1": top1(t_logits, labels), "nhl_top1": top1(n_logits, labels),
@@ -105,17 +107,21 @@ def evaluate(model, teacher, files, labels_wnid, seed: int = 0, progress: bool =
     report["experts"]["per_node"] = experts
 
     # attention on the correct category's branch (Table 4), full NHL and the cat expert
+    # gains on categories act on level 3 only: level 1 runs once, the sweeps start from its pooled output
     def with_gains(head, x, gain_dicts):
-        return torch.cat([head(x[i:i + 256], gain_dicts[i:i + 256]) for i in range(0, len(x), 256)]) if len(x) else x.new_zeros(0, 1)
+        return (torch.cat([head(x[i:i + 256], gain_dicts[i:i + 256], start=1) for i in range(0, len(x), 256)])
+                if len(x) else x.new_zeros(0, 1))
 
-    report["attention_gain_sweep"] = {str(g): top1(with_gains(model.head, feats, [{w: g} for w in labels_wnid]), labels) for g in GAINS}
+
+    report["attention_gain_sweep"] = {str(g): top1(with_gains(model.head, pooled, [{w: g} for w in labels_wnid]), labels) for g in GAINS}
     cat = build_expert(model, CAT_NODE) if CAT_NODE in hierarchy.nodes else None
     if cat is not None:
         rows = [i for i, w in enumerate(labels_wnid) if w in cat.categories]
         local = {w: j for j, w in enumerate(cat.categories)}
         y = torch.tensor([local[labels_wnid[i]] for i in rows], dtype=torch.long)
         report["cat_expert_gain_sweep"] = {"n_images": len(rows), **{
-            str(g): top1(with_gains(cat.head, feats[rows], [{labels_wnid[i]: g} for i in rows]), y) if rows else None for g in GAINS}}
+            str(g): top1(with_gains(cat.head, cat.head.pooled_level1(feats[rows]), [{labels_wnid[i]: g} for i in rows]), y)
+            if rows else None for g in GAINS}}
 
     # wrong cues (Table 5): at the demo's gain, a fraction of the photos get it on a random wrong category
     rng = random.Random(seed)
@@ -126,7 +132,7 @@ def evaluate(model, teacher, files, labels_wnid, seed: int = 0, progress: bool =
             if rng.random() < frac:
                 w = rng.choice([c for c in model.categories if c != w])
             cues.append({w: DEFAULT_GAIN})
-        wrong[str(frac)] = top1(with_gains(model.head, feats, cues), labels)
+        wrong[str(frac)] = top1(with_gains(model.head, pooled, cues), labels)
     report["wrong_cue_robustness"] = {"gain": DEFAULT_GAIN, "no_attention": report["nhl_top1"], **wrong}
     return report
 

@@ -284,12 +284,31 @@ class NHLHead(nn.Module):
                 out[li][s, i] = float(g)
         return out
 
-    def forward(self, features: torch.Tensor, gains: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, gains: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
+                start: int = 0) -> torch.Tensor:
+        """Logits (B, num_categories) from trunk features.
+
+        Args:
+            gains: top-down attention (see :meth:`NHL.forward`).
+            start: the level ``features`` enter: 0 for trunk features, ``l`` for level ``l - 1``'s
+                output (e.g. cached pooled level-1 features when only deeper levels get gains).
+        """
         vectors = self.gain_vectors(gains)
+        if any(g is not None for g in vectors[:start]):
+            raise InputError(f"gains on levels before level {start + 1} need the features those levels take")
         x = features
-        for lvl, g in zip(self.levels, vectors):
+        for lvl, g in list(zip(self.levels, vectors))[start:]:
             x = lvl(x, None if g is None else g.to(x.dtype))
         return x.squeeze(-1)  # (B, num_categories)
+
+    def pooled_level1(self, features: torch.Tensor, batch: int = 64) -> torch.Tensor:
+        """Level 1's output, pooled per branch (B, K1, C): what level 2 reads (``forward(..., start=1)``)."""
+        k = len(self.levels[0].node_ids)
+        out = []
+        for i in range(0, len(features), batch):
+            x = self.levels[0](features[i:i + batch], None)
+            out.append(x.view(x.shape[0], k, -1, x.shape[-2] * x.shape[-1]).mean(-1) if x.dim() == 4 else x)
+        return torch.cat(out)
 
     def subset(self, categories: Sequence[str]) -> "NHLHead":
         """A new head holding only the branches on the paths of ``categories`` (weights sliced)."""

@@ -192,3 +192,18 @@ def test_unknown_variant_and_malformed_config(tmp_path, teacher):
     config["levels"] = config["levels"][:2]
     with pytest.raises(CheckpointError, match="levels"):
         build_nhl(config, teacher=teacher)
+
+
+def test_head_from_pooled_level1_equals_the_full_pass(nhl_random):
+    """``head(pooled, start=1)`` (the evaluation's sweeps) gives the same logits as the full pass,
+    category gains included, and refuses gains on the level it skipped."""
+    x = torch.randn(3, 3, 224, 224)
+    gains = [{"n02123045": 2.0}, {}, {"n01440764": 0.5}]
+    with torch.inference_mode():
+        features = nhl_random.trunk(x)
+        full = nhl_random.head(features, gains)
+        pooled = nhl_random.head.pooled_level1(features, batch=2)
+        resumed = nhl_random.head(pooled, gains, start=1)
+        assert torch.allclose(full, resumed, atol=1e-4)
+        with pytest.raises(InputError, match="before level 2"):
+            nhl_random.head(pooled, {"dog": 2.0}, start=1)

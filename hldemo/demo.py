@@ -672,7 +672,7 @@ class DemoEngine:
         top = result.expert_attention[0] if result.expert_attention else None
         plain = result.expert[0] if result.expert else None
         teacher = result.teacher[0] if result.teacher else None
-        expert_cost = result.costs[2] if len(result.costs) > 2 else None
+        teacher_cost, full_cost, expert_cost = result.costs if len(result.costs) > 2 else (None, None, None)
         said = ""
         if result.cue.source == "speech" and result.cue.heard and result.cue.transcript:
             said = f"You said “{_clip(result.cue.transcript, 60)}”"
@@ -698,7 +698,8 @@ class DemoEngine:
                 head = f"Nothing was selected, so the full network looked at all {n_all} categories"
         else:
             head = (f"{said + ', so o' if said else 'O'}nly the {len(result.categories)} categories under {what} were "
-                    f"computed ({expert_cost.gmacs_saved_pct:.0f}% fewer GMACs than the teacher)")
+                    f"computed ({100 * (1 - expert_cost.gmacs / full_cost.gmacs):.0f}% fewer GMACs than the full NHL, "
+                    f"{expert_cost.gmacs / teacher_cost.gmacs:.2f}x the teacher's)")
             if result.gains:
                 head += f" and boosted ×{result.gain:g}"
         tail = ""

@@ -319,9 +319,9 @@ def cost_table_html(costs, expert_is_full: bool = False) -> str:
         else:
             vs_nhl_macs = 100 * (1 - e.gmacs / n.gmacs) if n.gmacs else 0.0
             vs_nhl_params = 100 * (1 - e.params_m / n.params_m) if n.params_m else 0.0
-            summary = (f'<p class="hl-cost-summary">The expert needs <b>{_fewer(e.gmacs_saved_pct)} GMACs</b> and '
-                       f'<b>{_fewer(e.params_saved_pct)} parameters</b> than the teacher '
-                       f'({_fewer(vs_nhl_macs)} GMACs and {_fewer(vs_nhl_params)} parameters than the full NHL).</p>')
+            summary = (f'<p class="hl-cost-summary">The expert needs <b>{_fewer(vs_nhl_macs)} GMACs</b> and '
+                       f'<b>{_fewer(vs_nhl_params)} parameters</b> than the full NHL it was cut from '
+                       f'({_fewer(e.gmacs_saved_pct)} GMACs and {_fewer(e.params_saved_pct)} parameters than the teacher).</p>')
     return ('<div id="cost-table" class="hl-costs"><table>'
             '<thead><tr><th>network</th><th>GMACs</th><th>vs teacher</th><th>params (M)</th><th>vs teacher</th>'
             '<th>time (ms)</th><th>vs teacher</th></tr></thead>'

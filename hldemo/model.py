@@ -60,6 +60,15 @@ def grouped_pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
     return F.conv2d(x, weight.reshape(k * cout, cin, 1, 1), bias.reshape(-1), groups=1 if shared_input else k)
 
 
+def _sliced(module: nn.Module, idx: torch.Tensor, *args) -> nn.Module:
+    """``type(module)(len(idx), *args)`` holding ``module``'s weights of the branches ``idx``; built
+    on the meta device, so no random initialisation is drawn only to be overwritten."""
+    with torch.device("meta"):
+        new = type(module)(len(idx), *args)
+    new.load_state_dict({n: p.detach()[idx].clone() for n, p in module.named_parameters()}, assign=True)
+    return new
+
+
 class MBConvBranches(nn.Module):
     """A stack of inverted-residual blocks, one independent copy per branch."""
 
@@ -123,10 +132,8 @@ class MBConvBranches(nn.Module):
         return F.relu6(x) if self.act_out else x
 
     def subset(self, idx: torch.Tensor) -> "MBConvBranches":
-        new = MBConvBranches(len(idx), self.cin, self.depth, self.hidden, self.out, self.kernel,
-                             self.stride, self.act_out, self.tf_padding)
-        new.load_state_dict({n: p.detach()[idx].clone() for n, p in self.named_parameters()})
-        return new
+        return _sliced(self, idx, self.cin, self.depth, self.hidden, self.out, self.kernel, self.stride,
+                       self.act_out, self.tf_padding)
 
 
 class PointwiseBranches(nn.Module):
@@ -149,9 +156,7 @@ class PointwiseBranches(nn.Module):
         return F.relu6(y) if self.act_out else y
 
     def subset(self, idx: torch.Tensor) -> "PointwiseBranches":
-        new = PointwiseBranches(len(idx), self.cin, self.out, self.act_out)
-        new.load_state_dict({n: p.detach()[idx].clone() for n, p in self.named_parameters()})
-        return new
+        return _sliced(self, idx, self.cin, self.out, self.act_out)
 
 
 class MLPBranches(nn.Module):
@@ -177,9 +182,7 @@ class MLPBranches(nn.Module):
         return F.relu(x) if self.act_out else x
 
     def subset(self, idx: torch.Tensor) -> "MLPBranches":
-        new = MLPBranches(len(idx), self.cin, self.hidden, self.out, self.act_out)
-        new.load_state_dict({n: p.detach()[idx].clone() for n, p in self.named_parameters()})
-        return new
+        return _sliced(self, idx, self.cin, self.hidden, self.out, self.act_out)
 
 
 class BranchLevel(nn.Module):

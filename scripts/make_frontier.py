@@ -108,9 +108,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=str(ROOT / "checkpoints" / "nhl_lite0"))
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    p.add_argument("--plot-only", action="store_true", help="redraw frontier.png from frontier.json")
     args = p.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     folder = Path(args.model)
+    if args.plot_only:
+        data = json.loads((folder / "frontier.json").read_text())
+        plot(data["points"], data["teacher_gmacs"], folder / "frontier.png")
+        return
     shipped = load_model(folder)
     teacher = load_teacher(shipped.config["backbone"])
     commands = commands_from_log(folder / "train.log")

@@ -83,6 +83,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=str(ROOT / "checkpoints" / "nhl_lite0"))
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    p.add_argument("--reuse-eval", action="store_true", help="write the card from the existing eval.json")
     args = p.parse_args()
     folder = Path(args.model)
     model = load_model(folder)
@@ -93,8 +94,8 @@ def main():
     commands = commands_from_log(folder / "train.log")
     train_args = parse_args(shlex.split(commands[-1])[3:]) if commands else None
     used = {f.resolve() for f in training_files(train_args)} if train_args else set()
-    reports = {}
-    for name, sub, which, node in EVAL_SETS:
+    reports = json.loads((folder / "eval.json").read_text()) if args.reuse_eval else {}
+    for name, sub, which, node in EVAL_SETS if not args.reuse_eval else []:
         wanted = set(model.hierarchy.nodes[node].categories if node else model.categories)
         files = [f for f in list_images([Path(args.data) / sub], cache_dir=ROOT / "runs" / "extracted")
                  if wnid_of(f) in wanted]

@@ -1084,7 +1084,7 @@ class CueMatcher:
                 if r.understood:
                     return r
                 first = first or r
-                if tr.status in ("error", "silent"):
+                if tr.status in ("error", "silent", "no_speech"):  # nothing another model could hear
                     return r
         return first if first is not None else self.match("")
 

@@ -39,6 +39,7 @@ _INFLECTIONS = {
     "fr": (("", ""), ("s", ""), ("x", ""), ("aux", "al"), ("", "r"), ("", "er"), ("e", "er")),
     "es": (("", ""), ("s", ""), ("es", ""), ("", "r")),
 }
+MEMO_SIZE = 65536  # words whose lookups are remembered
 MIN_INFLECTED = 4  # shorter words are looked up as they are ("a" is not German "an")
 _UMLAUT = str.maketrans("äöü", "aou")
 _CLITIC = re.compile(r"^(?P<verb>[^\W\d_]+?)(?:-(?P<fr>moi|toi|nous|vous|le|la|les|lui|leur)|"
@@ -91,9 +92,18 @@ class Translator:
     def __init__(self, lists: dict[str, dict[str, tuple[str, ...]]]):
         self.lists = lists
         self._plain = {lang: {_plain(w): t for w, t in words.items()} for lang, words in lists.items()}
+        self._memo: dict[tuple[str, str], tuple[str, ...]] = {}  # (lang, word) -> lookup's answer
 
     def lookup(self, lang: str, word: str) -> tuple[str, ...]:
         """English translations of one (lower-case) word, trying its inflections; () if unknown."""
+        key = (lang, word)
+        if key not in self._memo:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = self._lookup(lang, word)
+        return self._memo[key]
+
+    def _lookup(self, lang: str, word: str) -> tuple[str, ...]:
         words, plain = self.lists.get(lang, {}), self._plain.get(lang, {})
         m = _CLITIC.match(word) if lang in ("fr", "es") else None
         forms = [word]

@@ -61,9 +61,10 @@ ICPR 2024 ([arXiv:2308.05128](https://arxiv.org/abs/2308.05128)).
 
 **What runs here.** An *independent re-implementation* — not the authors' code or weights. A frozen
 EfficientNet-Lite0 (ImageNet-1k) trunk is shared by all categories; on top sits a tree of branches
-(29 groups → 145 subgroups → 1000 categories, a curated hierarchy) distilled from the
-EfficientNet-Lite0 teacher on a small set of photos, so its accuracy is below the teacher's and below
-the paper's models. An *expert* keeps only the branches on the paths to the categories you select
+(29 groups → 145 subgroups → 1000 categories, a curated hierarchy) cut from the EfficientNet-Lite0
+teacher itself: each group's branch copies the teacher's last block and conv_head, and the category
+branches hold its classifier rows, so the full network predicts exactly what the teacher predicts
+(the model card measures it on held-out photos). An *expert* keeps only the branches on the paths to the categories you select
 (no retraining); its softmax runs over those categories only. *Attention* multiplies a branch's
 features by a gain just before its last layer, for this request only.
 

@@ -106,11 +106,11 @@ def _groups_of(model: NHL, level: int) -> tuple[torch.Tensor, int]:
 
 @torch.no_grad()
 def _importance(tail: TeacherTail, feats: torch.Tensor, group_of_cat: torch.Tensor, n_groups: int, batch: int = 64):
-    """Per-group Taylor importance of every hidden unit of every tail block, and mean activations."""
+    """Per-group Taylor importance of every hidden unit of every tail block, the mean pooled
+    conv_head output, and the calibration images per group."""
     n_blocks = len(tail.blocks)
     sizes = [blk[0].weight.shape[0] for blk in tail.blocks]
     imp = [torch.zeros(n_groups, s) for s in sizes]
-    means = [torch.zeros(s) for s in sizes]
     feat_mean = torch.zeros(tail.head.weight.shape[0])
     counts = torch.zeros(n_groups)
     for i in range(0, len(feats), batch):
@@ -125,11 +125,10 @@ def _importance(tail: TeacherTail, feats: torch.Tensor, group_of_cat: torch.Tens
             h = tail.hidden[b]
             score = (h * h.grad).abs().sum((2, 3))  # (B, C)
             imp[b].index_add_(0, groups, score)
-            means[b] += h.detach().mean((2, 3)).sum(0)
         feat_mean += tail.pooled.detach().sum(0)
         counts += torch.bincount(groups, minlength=n_groups).float()
     n = len(feats)
-    return imp, [m / n for m in means], feat_mean / n, counts
+    return imp, feat_mean / n, counts
 
 
 def _top(score: torch.Tensor, k: int) -> torch.Tensor:
@@ -256,7 +255,7 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
         raise CheckpointError(f"level 2 needs out >= {2 * largest} (2 x its largest subgroup) to hold the classifier rows")
 
     feats = calibration_features.float()
-    imp, means, feat_mean, counts = _importance(tail, feats, group1, n1)
+    imp, feat_mean, counts = _importance(tail, feats, group1, n1)
     overall = [s.sum(0) for s in imp]
     gen = torch.Generator().manual_seed(seed)
     shared = _shared_gram(feats, *tail.blocks[0][:2])
@@ -315,16 +314,17 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
     return {"calibration_images": len(calibration_features), "images_per_level1_group": counts.tolist()}
 
 
-def mirror_levels(teacher: nn.Module, split: int, width: float | Sequence[int], head_out: int | None = None,
-                  hierarchy_level2_max: int = 25) -> list[list[dict]]:
+def mirror_levels(teacher: nn.Module, split: int, width: float | Sequence[int], head_out: int | None,
+                  hierarchy_level2_max: int) -> list[list[dict]]:
     """Level specs whose level-1 branches mirror an EfficientNet-style teacher after block ``split``.
 
     Args:
         teacher: the timm teacher (its ``blocks`` give kernels, strides and widths).
         split: the trunk's last block, counted as timm's ``extra_blocks`` index (stem = 0).
         width: a fraction of every block's hidden units, or one hidden width per copied block.
-        head_out: conv_head outputs per branch (default: all of the teacher's).
-        hierarchy_level2_max: the largest level-2 group (level 2 holds 2 rows per category).
+        head_out: conv_head outputs per branch (None: all of the teacher's).
+        hierarchy_level2_max: categories in the tree's largest level-2 group (level 2 holds 2 rows
+            per category).
 
     Returns:
         ``levels`` for a config (see :mod:`hldemo.model`): the ops :func:`init_from_teacher` fills.

@@ -126,10 +126,11 @@ def main():
     files = training_files(train_args)
     held = held_out_files(Path(args.data), set(shipped.categories), train_args.holdout_fraction)
     teacher_gmacs = count_macs(teacher)
+    largest_subgroup = max(len(n.categories) for n in shipped.hierarchy.level(2))
     points, cache = [], {}
     for name, split, width, head_out in FRONTIER:
         config = dict(shipped.config, split=split, split_extra_blocks=True,
-                      levels=mirror_levels(teacher, split, width, head_out))
+                      levels=mirror_levels(teacher, split, width, head_out, largest_subgroup))
         config.pop("training", None)
         model = build_nhl(config, teacher=teacher, hierarchy=shipped.hierarchy).eval()
         if split not in cache:  # trunk features of the calibration and held-out photos, once per split

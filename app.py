@@ -1,7 +1,7 @@
 """Gradio demo: image + spoken/typed cue -> efficient expert, GMAC savings, attention-boosted predictions.
 
 Layout and wiring only: every decision is made in :mod:`hldemo.demo` (the engine) and every panel
-is drawn by :mod:`hldemo.render`.
+is drawn by :mod:`hldemo.demo.render`.
 
     python app.py [--port 7860] [--host 127.0.0.1] [--checkpoint nhl_lite0]
 
@@ -27,9 +27,17 @@ from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from hldemo import render  # noqa: E402
-from hldemo.demo import (DEFAULT_CHECKPOINT, DEFAULT_GAIN, DEFAULT_MODE, MAX_GAIN, MIN_GAIN,  # noqa: E402
-                         THREADS_ENV, DemoEngine, configure_threads)
+from hldemo.demo import render  # noqa: E402
+from hldemo.demo.engine import (  # noqa: E402
+    DEFAULT_CHECKPOINT,
+    DEFAULT_GAIN,
+    DEFAULT_MODE,
+    MAX_GAIN,
+    MIN_GAIN,
+    THREADS_ENV,
+    DemoEngine,
+    configure_threads,
+)
 from hldemo.errors import exit_on_user_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent

@@ -8,7 +8,7 @@ Latencies are medians (and p90) over interleaved repeats: every round times each
 alternating order, so load from other processes hits all of them alike. Ratios are to the teacher
 measured in the same run. The teacher is the checkpoint's own backbone (``config["backbone"]``),
 run with the same inference optimisations as the NHL (batch-norms folded, channels-last,
-``torch.inference_mode``). The timing code is :func:`hldemo.timing.time_forwards`, the one the
+``torch.inference_mode``). The timing code is :func:`hldemo.net.timing.time_forwards`, the one the
 demo's cost panel uses.
 """
 
@@ -21,21 +21,20 @@ import platform
 import random
 import resource
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import timing
-from .backbone import load_teacher
-from .checkpoint import DEFAULT_CHECKPOINT, load_model, read_config
 from .errors import exit_on_user_error
-from .expert import build_expert
-from .flops import count_macs, count_params
+from .net import timing
+from .net.backbone import load_teacher
+from .net.checkpoint import DEFAULT_CHECKPOINT, load_model, read_config
+from .net.expert import build_expert
+from .net.flops import count_macs, count_params
+from .utils import EXAMPLES_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
-PHOTO = ROOT / "examples" / "photos" / "cat_chelsea.jpg"
-SPEECH = ROOT / "examples" / "speech" / "show_me_the_cat.wav"
+PHOTO = EXAMPLES_DIR / "photos" / "cat_chelsea.jpg"
+SPEECH = EXAMPLES_DIR / "speech" / "show_me_the_cat.wav"
 CUES = ["meow", "find the cat", "something to eat", "a dog or a horse", "not a dog", "something to drink from",
         "show me the sports car", "xqzt blorp"]
 REPEATS = {"full": (10, 50), "quick": (2, 5)}  # (warm-up, timed rounds)
@@ -49,7 +48,7 @@ def _cores() -> int:
 
 
 def time_models(models: dict, batch: int, warmup: int, rounds: int, size: int = 224) -> dict:
-    """Median/p90 ms per forward of each model on a random batch (:func:`hldemo.timing.time_forwards`)."""
+    """Median/p90 ms per forward of each model on a random batch (:func:`hldemo.net.timing.time_forwards`)."""
     x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
     return timing.time_forwards(models, x, rounds=rounds, warmup=warmup)[1]
 
@@ -128,9 +127,9 @@ def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = 
 
 def _demo_figures(model_name: str, teacher, rounds: int, report: dict) -> dict:
     """Cue matching, Whisper and full requests through the demo engine the app uses."""
-    from .audio import load_audio
-    from .demo import DemoEngine
-    from .speech import transcribe
+    from .cues.audio import load_audio
+    from .cues.speech import transcribe
+    from .demo.engine import DemoEngine
 
     t0 = time.perf_counter()
     engine = DemoEngine(model_name, teacher=teacher)

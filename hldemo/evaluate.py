@@ -10,7 +10,7 @@ DIR holds photos labelled by ImageNet wnid: an ImageFolder (``DIR/<wnid>/*.jpg``
   of the real expert module vs the teacher restricted to the same categories;
 * top-down attention (paper Table 4): top-1 of the full NHL when the correct category's branch
   gets gain g, and of the domestic-cat expert likewise;
-* wrong cues (paper Table 5): the demo's gain (``hldemo.model.DEFAULT_GAIN``) with a fraction of
+* wrong cues (paper Table 5): the demo's gain (``hldemo.net.model.DEFAULT_GAIN``) with a fraction of
   the cues pointing at a random wrong category instead.
 """
 
@@ -20,18 +20,16 @@ import argparse
 import json
 import random
 import sys
-from pathlib import Path
 
-import numpy as np
 import torch
 
-from .backbone import load_teacher, make_transform
-from .checkpoint import DEFAULT_CHECKPOINT, load_model
 from .data import is_holdout, list_images, load_image, wnid_of
-from .distill import TeacherTail
 from .errors import exit_on_user_error
-from .expert import build_expert
-from .model import DEFAULT_GAIN
+from .net.backbone import load_teacher, make_transform
+from .net.checkpoint import DEFAULT_CHECKPOINT, load_model
+from .net.expert import build_expert
+from .net.model import DEFAULT_GAIN
+from .train.distill import TeacherTail
 
 GAINS = (1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 2.0, 3.0)
 WRONG_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.999, 1.0)

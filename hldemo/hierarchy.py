@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .errors import EmptySelectionError, HierarchyError, UnknownCategoryError
+from .utils import HIERARCHY_DIR
 
-HIERARCHY_DIR = Path(__file__).resolve().parent.parent / "hierarchies"
 DEFAULT_HIERARCHY = "curated"
 
 

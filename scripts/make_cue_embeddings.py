@@ -8,19 +8,20 @@ weights and the exact texts: when any of them changes, the matcher ignores the s
 embeds afresh (and tests/test_cues.py says the file needs regenerating).
 """
 
-import sys
+import argparse
 from pathlib import Path
 
+import numpy as np
+
+from hldemo.cues import matcher as cues
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from hldemo import cues  # noqa: E402
 
 
 def main():
-    name = sys.argv[1] if len(sys.argv) > 1 else "curated"
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("hierarchy", nargs="?", default="curated", help="hierarchy name or JSON path")
+    name = p.parse_args().hierarchy
     out = cues.SHIPPED_EMBEDDINGS
     cues.SHIPPED_EMBEDDINGS = ROOT / "nonexistent"  # embed afresh rather than read the shipped file
     matcher = cues.CueMatcher(name, cache=False)

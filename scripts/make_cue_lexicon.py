@@ -34,7 +34,6 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 LANGS = {"de": "deu", "fr": "fra", "es": "spa"}
 NAMES = {"de": "German", "fr": "French", "es": "Spanish"}

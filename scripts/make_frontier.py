@@ -4,7 +4,7 @@
 
 Every configuration in ``FRONTIER`` (data below: trunk split, hidden width of the copied blocks,
 conv_head outputs per branch) is built on the shipped checkpoint's teacher and tree, initialised by
-:func:`hldemo.distill.init_from_teacher` on a fixed sample (``CALIBRATION_IMAGES``) of the photos
+:func:`hldemo.train.distill.init_from_teacher` on a fixed sample (``CALIBRATION_IMAGES``) of the photos
 of the checkpoint's own training command, and measured on photos never used: top-1 and agreement
 with the teacher on each held-out set, and the GMACs (FlopCounterMode) of the full NHL and of the
 domestic-cat expert. Writes ``frontier.json`` and ``frontier.png`` beside the checkpoint.
@@ -20,17 +20,16 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from hldemo.data import is_holdout, list_images, load_image, wnid_of
+from hldemo.net.backbone import load_teacher, make_transform
+from hldemo.net.checkpoint import load_model
+from hldemo.net.expert import build_expert
+from hldemo.net.flops import count_macs
+from hldemo.net.variants import build_nhl
+from hldemo.train.distill import TeacherTail, init_from_teacher, mirror_levels
+from hldemo.train.fit import calibration_features, commands_from_log, parse_args, training_files
 
-from hldemo.backbone import load_teacher, make_transform  # noqa: E402
-from hldemo.checkpoint import load_model  # noqa: E402
-from hldemo.data import is_holdout, list_images, load_image, wnid_of  # noqa: E402
-from hldemo.distill import TeacherTail, init_from_teacher, mirror_levels  # noqa: E402
-from hldemo.expert import build_expert  # noqa: E402
-from hldemo.flops import count_macs  # noqa: E402
-from hldemo.train import calibration_features, commands_from_log, parse_args, training_files  # noqa: E402
-from hldemo.variants import build_nhl  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # (name, trunk split as timm extra_blocks index, hidden width: a fraction of the teacher's or one
 # width per copied block, conv_head outputs per branch). Split 6 copies stage 6 + conv_head per

@@ -5,17 +5,15 @@ Run after training a new default checkpoint: ``python scripts/make_golden.py [--
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from hldemo.data import load_image
+from hldemo.net.backbone import make_transform
+from hldemo.net.checkpoint import load_model
 
-from hldemo.backbone import make_transform  # noqa: E402
-from hldemo.checkpoint import load_model  # noqa: E402
-from hldemo.data import load_image  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PHOTO_DIR = "tests/fixtures/photos"  # committed CC BY photos (relative to the repo root): a fresh clone has them
 PHOTOS = ["n02123394_46b657df12fd7c26.jpg", "n02123597_ecd3a969dd466349.jpg", "n02086910_6cc289dc7a8fce86.jpg",

@@ -41,10 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
-from hldemo.hierarchy import Hierarchy  # noqa: E402  (needs REPO_ROOT on sys.path)
+from hldemo.hierarchy import Hierarchy
 
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "hierarchy"
 DEFAULT_OUT_DIR = REPO_ROOT / "hierarchies"

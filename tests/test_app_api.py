@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hldemo.demo import answer_of  # the deterministic part of a result's JSON details (timings dropped)
+from hldemo.demo.engine import answer_of  # the deterministic part of a result's JSON details (timings dropped)
 
 ROOT = Path(__file__).resolve().parent.parent
 CAT = ROOT / "examples" / "photos" / "cat_chelsea.jpg"
@@ -77,7 +77,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     """Every bad (or merely unusual) input file, by name."""
     import soundfile as sf
 
-    from hldemo.audio import resample
+    from hldemo.cues.audio import resample
 
     d = tmp_path_factory.mktemp("bad_inputs")
     cat = Image.open(CAT).convert("RGB")
@@ -178,7 +178,7 @@ def test_attention_gain_changes_the_answer_but_not_the_expert(client):
 def test_export_expert(client, tmp_path):
     import zipfile
 
-    from hldemo.checkpoint import load_model
+    from hldemo.net.checkpoint import load_model
 
     path, msg = client.predict(["domestic_cat"], "", api_name="/export_expert")
     assert path and path.endswith(".zip"), msg

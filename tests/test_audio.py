@@ -1,10 +1,10 @@
-"""Audio loading and conversion (hldemo.audio): files, Gradio pairs, resampling, bad input."""
+"""Audio loading and conversion (hldemo.cues.audio): files, Gradio pairs, resampling, bad input."""
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from hldemo.audio import MAX_SECONDS, TARGET_SAMPLE_RATE, Audio, load_audio, resample
+from hldemo.cues.audio import MAX_SECONDS, TARGET_SAMPLE_RATE, Audio, load_audio, resample
 from hldemo.errors import AudioError, HLDemoError
 
 

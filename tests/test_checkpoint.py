@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from hldemo.checkpoint import load_model, save_model
 from hldemo.errors import CheckpointError
-from hldemo.expert import build_expert
+from hldemo.net.checkpoint import load_model, save_model
+from hldemo.net.expert import build_expert
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "nhl_lite0_top5.json"

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, fixture_photos
 
 
@@ -38,7 +37,7 @@ def test_train_resumes_and_writes_a_loadable_checkpoint(tmp_path, few_photos):
     _run(args)
     log = (out / "train.log").read_text()
     assert "initialised from the teacher" in log and "done:" in log
-    from hldemo.checkpoint import load_model
+    from hldemo.net.checkpoint import load_model
 
     model = load_model(out / "final")
     assert model.config["training"]["steps"] >= 2
@@ -70,7 +69,7 @@ def test_evaluate_json_report(few_photos):
 
 
 def test_bench_quick_produces_every_field():
-    from hldemo.checkpoint import DEFAULT_CHECKPOINT, load_model, read_config
+    from hldemo.net.checkpoint import DEFAULT_CHECKPOINT, load_model, read_config
 
     report = json.loads(_run(["hldemo.bench", "--quick", "--json", "--threads", "1"]).strip().splitlines()[-1])
     assert report["threads"] == 1
@@ -94,8 +93,8 @@ def test_bench_uses_the_checkpoints_own_teacher_and_category_count(tmp_path, nhl
     """A checkpoint of 5 categories is reported as 5, not 1000; a checkpoint on another backbone is
     compared with that backbone (here its weights are not installed: a clear error, not Lite0)."""
     from hldemo.bench import format_table
-    from hldemo.checkpoint import save_model
-    from hldemo.expert import build_expert
+    from hldemo.net.checkpoint import save_model
+    from hldemo.net.expert import build_expert
 
     cat = save_model(build_expert(nhl_trained, ["domestic_cat"]), tmp_path / "cat_expert")
     report = json.loads(_run(["hldemo.bench", "--model", str(cat), "--quick", "--no-demo", "--json", "--threads", "1"])
@@ -128,19 +127,19 @@ def test_train_the_registered_convnext_variant(tmp_path, few_photos, monkeypatch
     """``nhl_convnextv2_tiny`` trains (teacher logits from the whole ConvNeXt), and asks for
     ``--no-init`` where its branches cannot start as copies of the teacher's layers. ConvNeXt's
     ImageNet weights are not reachable offline: the real timm model with random weights stands in."""
-    from hldemo import train
-    from hldemo.backbone import load_teacher
+    from hldemo.net.backbone import load_teacher
+    from hldemo.train import fit
 
-    monkeypatch.setattr(train, "load_teacher", lambda name, pretrained=True: load_teacher(name, pretrained=False))
+    monkeypatch.setattr(fit, "load_teacher", lambda name, pretrained=True: load_teacher(name, pretrained=False))
     common = ["--variant", "nhl_convnextv2_tiny", "--images", str(few_photos), "--views", "1", "--epochs", "1",
               "--batch-size", "4", "--workers", "0"]
     with pytest.raises(SystemExit) as exit_info:
-        train.main(common + ["--out", str(tmp_path / "init")])
+        fit.main(common + ["--out", str(tmp_path / "init")])
     assert exit_info.value.code != 0
     assert "--no-init" in capsys.readouterr().err.strip().splitlines()[-1]
 
     out = tmp_path / "random"
-    train.main(common + ["--out", str(out), "--no-init"])
+    fit.main(common + ["--out", str(out), "--no-init"])
     log = (out / "train.log").read_text()
     assert "done:" in log
     config = json.loads((out / "final" / "config.json").read_text())
@@ -150,7 +149,7 @@ def test_train_the_registered_convnext_variant(tmp_path, few_photos, monkeypatch
 
 # --- bad arguments: one clear line (the last on stderr) and a non-zero exit, never a traceback ---
 def _bad_variant(tmp_path: Path) -> Path:
-    from hldemo.variants import get_config
+    from hldemo.net.variants import get_config
 
     config = get_config("nhl_lite0")
     del config["levels"][0][0]["out"]  # was a raw KeyError deep inside the model
@@ -159,7 +158,8 @@ def _bad_variant(tmp_path: Path) -> Path:
     return path
 
 
-CUES_FIX = "python -m hldemo.cues reports a missing --audio file but exits 0 (issue 11)"
+CLI_MAINS = {"hldemo.train": "hldemo.train.fit", "hldemo.cues": "hldemo.cues.matcher",  # python -m PACKAGE
+             "hldemo.demo": "hldemo.demo.engine"}  # runs its __main__, which calls this module's main
 BAD_ARGUMENTS = [
     ("hldemo.train", ["--images", "{empty}", "--out", "{tmp}/run"], "no photos to train on"),
     ("hldemo.train", ["--images", "{unreadable}", "--out", "{tmp}/run"], "none of the 1 image files"),
@@ -176,8 +176,8 @@ BAD_ARGUMENTS = [
     ("hldemo.bench", ["--threads", "0"], "--threads"),
     ("hldemo.cues", [], "give at least one TEXT"),
     ("hldemo.cues", ["--hierarchy", "no_such_tree", "meow"], "unknown hierarchy"),
-    pytest.param("hldemo.cues", ["--audio", "{tmp}/nowhere.wav"], "not found",
-                 marks=pytest.mark.xfail(strict=True, reason=CUES_FIX)),
+    ("hldemo.cues", ["--audio", "{tmp}/nowhere.wav"], "file not found: ... nowhere.wav"),
+    ("hldemo.cues", ["--table", "{tmp}/nowhere.tsv"], "file not found"),
     ("hldemo.demo", ["{tmp}/nowhere.jpg", "--speech-model", "none"], "no such file"),
     ("hldemo.demo", ["{cat}", "--gain", "100", "--speech-model", "none"], "--gain must be between"),
     ("hldemo.demo", ["{cat}", "--checkpoint", "no_such_checkpoint", "--speech-model", "none"], "no checkpoint"),
@@ -201,7 +201,7 @@ def test_bad_arguments_get_one_clear_line(module, args, words, tmp_path, few_pho
     monkeypatch.setattr(sys, "argv", [f"python -m {module}", *argv])
     try:
         with pytest.raises(SystemExit) as exit_info:
-            code = importlib.import_module(module).main(argv)
+            code = importlib.import_module(CLI_MAINS.get(module, module)).main(argv)
             raise SystemExit(code)  # mains that return their status
     finally:
         torch.set_num_threads(threads)  # a CLI may set the process's thread count before it fails

@@ -13,9 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from hldemo.cues import (MAX_CUE_CHARS, SOUND_WORDS, CueMatcher, CueResult, clean_text, is_right,
-                         load_cue_matcher, load_cue_table, main, match_cue, parse_phrase, run_cue_table,
-                         split_phrases)
+from hldemo.cues.matcher import (
+    MAX_CUE_CHARS,
+    SOUND_WORDS,
+    CueMatcher,
+    CueResult,
+    clean_text,
+    is_right,
+    load_cue_matcher,
+    load_cue_table,
+    main,
+    match_cue,
+    parse_phrase,
+    run_cue_table,
+    split_phrases,
+)
 from hldemo.hierarchy import Hierarchy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,8 +150,12 @@ def matcher(cue_matcher):
     return cue_matcher
 
 
-def test_table_has_enough_cases():
-    assert len(CASES) >= 60
+def test_cue_table_names_real_nodes(matcher):
+    """A renamed or removed hierarchy node fails here by name, not as a puzzling mismatch below."""
+    named = {n for _, nodes, inhibit in CASES for n in [*nodes, *inhibit]}
+    assert not named - set(matcher.hierarchy.nodes), sorted(named - set(matcher.hierarchy.nodes))
+    texts = [c[0].casefold() for c in CASES]
+    assert len(texts) == len(set(texts)), "a cue is listed twice (pytest would run only one of them)"
 
 
 @pytest.mark.parametrize("text,nodes,inhibit", CASES, ids=[c[0] for c in CASES])
@@ -308,7 +324,7 @@ def test_match_cue_uses_the_shared_matcher(matcher):
 
 
 def test_transcript_without_speech_is_not_matched(matcher):
-    from hldemo.speech import Transcript
+    from hldemo.cues.speech import Transcript
 
     t = Transcript(status="hallucination", message="No speech understood: 'Oh!' is what Whisper says.",
                    raw_text="Oh!")
@@ -371,7 +387,7 @@ def test_python_dash_m_entry_point(matcher):
 def test_shipped_node_embeddings_are_current(cue_matcher):
     """A fresh install must not embed every node text at first boot: the shipped file has to match
     the current texts (regenerate with scripts/make_cue_embeddings.py after changing them)."""
-    from hldemo import cues
+    from hldemo.cues import matcher as cues
 
     keys = [k for k in cues._NODE_EMBEDDINGS if k.startswith(f"{cue_matcher.hierarchy.id}-")]
     assert any((cues.SHIPPED_EMBEDDINGS / f"{k}.npy").is_file() for k in keys)

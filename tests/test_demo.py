@@ -119,7 +119,7 @@ def test_inhibit_mode_and_negated_cues(demo_engine):
 
 
 def test_export_round_trip(demo_engine, cat_tensor, tmp_path):
-    from hldemo.checkpoint import load_model
+    from hldemo.net.checkpoint import load_model
 
     zip_path = demo_engine.export_expert(["domestic_cat", "n03063599"], folder=tmp_path)
     with zipfile.ZipFile(zip_path) as zf:
@@ -135,7 +135,7 @@ def test_export_round_trip(demo_engine, cat_tensor, tmp_path):
 
 
 def test_hierarchy_pictures_stay_readable(demo_engine):
-    from hldemo.render import hierarchy_svg, result_svg
+    from hldemo.demo.render import hierarchy_svg, result_svg
 
     h = demo_engine.hierarchy
     for selection in ([], ["dog"], ["birds", "food", "n03063599", "tabby", "fish & sea life"], ["domestic_cat"]):
@@ -151,7 +151,7 @@ def test_hierarchy_pictures_stay_readable(demo_engine):
 
 
 def test_panels(demo_engine):
-    from hldemo.render import panels
+    from hldemo.demo.render import panels
 
     p = panels(demo_engine.hierarchy, demo_engine.run(str(CAT), cue="meow"))
     assert set(p["teacher"]) and len(p["attention"]) == 5
@@ -162,9 +162,10 @@ def test_panels(demo_engine):
 
 # --- the cost panel: timed like python -m hldemo.bench ------------------------------------------
 def test_the_panel_times_every_network_with_the_benchmarks_code(demo_engine, monkeypatch):
-    """Teacher, full NHL and expert go through hldemo.timing.time_forwards, the function the
+    """Teacher, full NHL and expert go through hldemo.net.timing.time_forwards, the function the
     benchmark times with, and the panel shows exactly what it measured."""
-    from hldemo import bench, timing
+    from hldemo import bench
+    from hldemo.net import timing
 
     calls: list = []
     real = timing.time_forwards
@@ -193,7 +194,8 @@ def test_panel_ratios_agree_with_the_benchmark(demo_engine):
     """The panel's time ratios to the teacher are the benchmark's, within +-20 % (medians)."""
     from statistics import median
 
-    from hldemo import bench, timing
+    from hldemo import bench
+    from hldemo.net import timing
 
     expert = demo_engine.expert_for(demo_engine.hierarchy.resolve("domestic_cat"))
     benchmarked = {"teacher": timing.inference_teacher(demo_engine.teacher), "nhl": demo_engine.model, "expert": expert}
@@ -215,7 +217,7 @@ def test_panel_ratios_agree_with_the_benchmark(demo_engine):
 
 # --- the engine as a library ----------------------------------------------------------------------
 def test_engine_leaves_threads_alone_and_removes_its_exports(teacher, demo_checkpoint):
-    from hldemo.demo import DemoEngine
+    from hldemo.demo.engine import DemoEngine
 
     threads = torch.get_num_threads()
     torch.set_num_threads(3)  # anything but the demo's default of 1
@@ -230,7 +232,7 @@ def test_engine_leaves_threads_alone_and_removes_its_exports(teacher, demo_check
 
 
 def test_configure_threads(monkeypatch):
-    from hldemo.demo import THREADS_ENV, configure_threads
+    from hldemo.demo.engine import THREADS_ENV, configure_threads
     from hldemo.errors import InputError
 
     threads = torch.get_num_threads()
@@ -254,7 +256,7 @@ def test_a_hub_checkpoint_gets_the_teacher_its_config_names(tmp_path, monkeypatc
 
     import huggingface_hub.constants
 
-    from hldemo.demo import DemoEngine
+    from hldemo.demo.engine import DemoEngine
     from hldemo.errors import CheckpointError
 
     revision = "0" * 40

@@ -1,4 +1,4 @@
-"""Teacher initialisation (hldemo.distill): exact at the teacher's width, alive when pruned.
+"""Teacher initialisation (hldemo.train.distill): exact at the teacher's width, alive when pruned.
 
 Runs on the committed photos (``photo_batch``), so a fresh clone checks it.
 """
@@ -6,9 +6,9 @@ Runs on the committed photos (``photo_batch``), so a fresh clone checks it.
 import pytest
 import torch
 
-from hldemo.distill import TeacherTail, init_from_teacher
-from hldemo.expert import build_expert
-from hldemo.variants import build_nhl, get_config
+from hldemo.net.expert import build_expert
+from hldemo.net.variants import build_nhl, get_config
+from hldemo.train.distill import TeacherTail, init_from_teacher
 
 
 def _config(hidden: int, head_out: int = 1280) -> dict:

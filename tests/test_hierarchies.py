@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_DATA, requires_shared_data
 from timm.data import ImageNetInfo
 
-from conftest import SHARED_DATA, requires_shared_data
 from hldemo.errors import EmptySelectionError, HierarchyError, UnknownCategoryError
 from hldemo.hierarchy import HIERARCHY_DIR, Hierarchy, load_hierarchy
 

@@ -1,5 +1,5 @@
 """German, French and Spanish cues (issue 12): typed through the FreeDict word lists
-(hldemo.translate), with the real embedder; no mocks.
+(hldemo.cues.translate), with the real embedder; no mocks.
 
 The table (tests/tables/languages.tsv) was written before it was first run; measured misses carry a
 note there and are expected failures here.
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hldemo.cues import is_right, load_cue_table, run_cue_table
+from hldemo.cues.matcher import is_right, load_cue_table, run_cue_table
+from hldemo.cues.translate import LANGUAGES, load_translator, load_word_lists
 from hldemo.errors import HierarchyError
-from hldemo.translate import LANGUAGES, load_translator, load_word_lists
 
 TABLES = Path(__file__).resolve().parent / "tables"
 LANGUAGE_CUES = load_cue_table(TABLES / "languages.tsv")
@@ -93,7 +93,7 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 
-from hldemo.speech import load_speech_model, offline_models  # noqa: E402
+from hldemo.cues.speech import load_speech_model, offline_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ESPEAK = shutil.which("espeak-ng")

@@ -7,11 +7,11 @@ import pytest
 import timm
 import torch
 
-from hldemo.backbone import check_image_tensor, load_teacher
 from hldemo.errors import CheckpointError, EmptySelectionError, InputError, UnknownCategoryError
-from hldemo.expert import build_expert
-from hldemo.flops import count_macs, count_params
-from hldemo.variants import build_nhl, get_config, list_variants
+from hldemo.net.backbone import check_image_tensor, load_teacher
+from hldemo.net.expert import build_expert
+from hldemo.net.flops import count_macs, count_params
+from hldemo.net.variants import build_nhl, get_config, list_variants
 
 CATS = ["n02123045", "n02123159", "n02123394", "n02123597", "n02124075"]
 TOL = 1e-4

@@ -1,5 +1,5 @@
 """A recorded animal sound as a cue (issue 12): the nearest-centroid classifier on Whisper base's
-encoder (hldemo.sounds), trained on ../shared/data/sounds and judged on held-out clips from another
+encoder (hldemo.cues.sounds), trained on ../shared/data/sounds and judged on held-out clips from another
 source (Debian's tuxpaint-stamps-default). Real audio and the real model; no mocks."""
 
 import os
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hldemo.cues.sounds import MIN_HELD_OUT_TOP1, evaluate_held_out, load_sound_spec
+from hldemo.cues.speech import load_speech_model, offline_models
 from hldemo.errors import HierarchyError
-from hldemo.sounds import MIN_HELD_OUT_TOP1, evaluate_held_out, load_sound_spec
-from hldemo.speech import load_speech_model, offline_models
 
 SPEC = load_sound_spec()
 HELD_OUT_FLOOR = 0.65  # measured 11/15 = 73.3 %: below the 80 % bar, so not wired into the demo

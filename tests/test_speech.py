@@ -1,4 +1,4 @@
-"""Speech to text (hldemo.speech) with the real, converted Whisper tiny.en: no mocks.
+"""Speech to text (hldemo.cues.speech) with the real, converted Whisper tiny.en: no mocks.
 
 espeak-ng speech is synthesised into tmp_path (skipped with a reason when espeak-ng is missing;
 CI installs it); one espeak-ng clip is also shipped in tests/fixtures so the pipeline is always
@@ -14,10 +14,17 @@ import numpy as np
 import pytest
 import torch
 
-from hldemo import speech
+from hldemo.cues import speech
+from hldemo.cues.speech import (
+    OFFLINE_MODELS,
+    Transcript,
+    hallucination_reason,
+    load_speech_model,
+    offline_models,
+    read_ctranslate2,
+    transcribe,
+)
 from hldemo.errors import CheckpointError
-from hldemo.speech import (OFFLINE_MODELS, Transcript, hallucination_reason, load_speech_model,
-                           offline_models, read_ctranslate2, transcribe)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -161,7 +168,7 @@ def test_espeak_speech_maps_to_the_right_node(whisper_tiny, matcher, tmp_path, s
 def test_gradio_microphone_pair_is_accepted(whisper_tiny):
     import soundfile as sf
 
-    from hldemo.audio import resample
+    from hldemo.cues.audio import resample
 
     samples, rate = sf.read(FIXTURES / "show_me_the_cat.wav", dtype="float32")
     mono_48k = (resample(samples, rate, 48000) * 32767).astype(np.int16)

@@ -22,11 +22,11 @@ import torch.nn as nn
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .errors import CheckpointError, HierarchyError
-from .hierarchy import Hierarchy
+from ..errors import CheckpointError, HierarchyError
+from ..hierarchy import Hierarchy
+from ..utils import CHECKPOINT_DIR
 from .model import NHL
 
-CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_CHECKPOINT = "nhl_lite0"
 CONFIG_FILE, HIERARCHY_FILE, WEIGHTS_FILE = "config.json", "hierarchy.json", "head.safetensors"
 

@@ -20,7 +20,7 @@ Network = Callable[[torch.Tensor], torch.Tensor]
 
 def inference_teacher(teacher: nn.Module) -> nn.Module:
     """The teacher as it is timed and run for predictions: a copy with every batch-norm folded
-    into its conv and channels-last weights, the optimisations :class:`hldemo.backbone.Trunk` has."""
+    into its conv and channels-last weights, the optimisations :class:`hldemo.net.backbone.Trunk` has."""
     from .backbone import fuse_batchnorm
 
     return fuse_batchnorm(teacher).to(memory_format=torch.channels_last)

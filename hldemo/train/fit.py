@@ -3,7 +3,7 @@
 Stages, each resumable (re-run the same command to continue):
 
 1. **init**: branches start as channel-pruned copies of the teacher's late layers
-   (:func:`hldemo.distill.init_from_teacher`), calibrated on a few thousand training images.
+   (:func:`hldemo.train.distill.init_from_teacher`), calibrated on a few thousand training images.
 2. **cache** (default on CPU): ``--views`` strongly augmented views of every image (random resized
    crops, flips, RandAugment, mixup/cutmix between photos); trunk features and the teacher's
    logits of each view go to memory-mapped files, so an epoch costs only the head.
@@ -33,11 +33,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .backbone import load_teacher
-from .checkpoint import load_model, save_model
-from .data import IMAGE_EXTENSIONS, cap_per_wnid, is_holdout, list_images, load_image, wnid_of
+from ..data import IMAGE_EXTENSIONS, cap_per_wnid, is_holdout, list_images, load_image, wnid_of
+from ..errors import CheckpointError, InputError, exit_on_user_error
+from ..net.backbone import load_teacher
+from ..net.checkpoint import load_model, save_model
 from .distill import TeacherTail, init_from_teacher
-from .errors import CheckpointError, InputError, exit_on_user_error
 
 PROG = "python -m hldemo.train"
 CALIBRATION_IMAGES = 2000
@@ -73,7 +73,7 @@ def train_transform(cfg: dict, size: int):
 
 
 def eval_transform(cfg: dict):
-    from .backbone import make_transform
+    from ..net.backbone import make_transform
 
     return make_transform(cfg)
 
@@ -359,7 +359,7 @@ def train(args, argv=None):
     files = training_files(args)
     log(out, f"{len(files)} training images from {args.images}")
 
-    from .variants import build_nhl, get_config
+    from ..net.variants import build_nhl, get_config
     teacher = None
     init_dir = out / "init"
     if (init_dir / "head.safetensors").exists():
@@ -450,7 +450,3 @@ def train(args, argv=None):
         log(out, f"done: {final}")
     if distributed:
         torch.distributed.destroy_process_group()
-
-
-if __name__ == "__main__":
-    main()

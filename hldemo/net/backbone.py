@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-from .errors import CheckpointError, InputError
+from ..errors import CheckpointError, InputError
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 

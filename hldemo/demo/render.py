@@ -16,6 +16,8 @@ from __future__ import annotations
 import html
 from typing import Iterable, Mapping, Sequence
 
+from ..utils import clip_text
+
 # --- constants -----------------------------------------------------------------------------------
 ROW_HEIGHT = 16
 FONT_SIZE = 12
@@ -40,10 +42,6 @@ COLOR_TEXT = "#1f2937"
 
 
 # --- the hierarchy picture -----------------------------------------------------------------------
-def _clip(text: str, n: int = MAX_LABEL_CHARS) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def _ancestors(hierarchy, node_id: str) -> list[str]:
     """Node ids from level 1 down to ``node_id``."""
     out = []
@@ -163,7 +161,7 @@ def hierarchy_svg(hierarchy, active: Iterable[str] | None = None, *, gains: Mapp
     def label(nid: str | None, text: str) -> str:
         g = gains.get(nid) if nid else None
         mark = "" if g is None else (f" ×{g:g}" if g > 1 else f" ÷{1 / g:g}" if g > 0 else " ×0")
-        return _clip(text) + mark + (" ★" if nid in path_set and nid and nodes[nid].is_category else "")
+        return clip_text(text, MAX_LABEL_CHARS) + mark + (" ★" if nid in path_set and nid and nodes[nid].is_category else "")
 
     labels_by_level: dict[int, list[str]] = {0: ["trunk (shared)"], 1: [], 2: [], 3: []}
     for nid, level, text in rows:
@@ -336,7 +334,7 @@ def cue_markdown(cue) -> str:
     spoken cue is :func:`transcript_markdown`)."""
     lines = []
     if cue.source == "text":
-        lines.append(f"**Cue:** “{_md_escape(_clip(cue.text, 80))}”")
+        lines.append(f"**Cue:** “{_md_escape(clip_text(cue.text, 80))}”")
     lines.append(f"**Understood as:** {_md_escape(cue.message)}")
     for m in (cue.details or {}).get("matches", [])[:6]:
         kind = "not " if m.get("negated") else ""
@@ -344,7 +342,7 @@ def cue_markdown(cue) -> str:
         lines.append(f"- {kind}**{_md_escape(m['name'])}** ({n} categor{'y' if n == 1 else 'ies'}) — "
                      f"{_md_escape(m['reason'])}, score {m['score']:.2f}")
     for note in cue.notes[:4]:
-        lines.append(f"- _{_md_escape(_clip(str(note), 120))}_")
+        lines.append(f"- _{_md_escape(clip_text(str(note), 120))}_")
     head = [ln for ln in lines if not ln.startswith("- ")]
     items = [ln for ln in lines if ln.startswith("- ")]
     return "\n\n".join(head) + ("\n\n" + "\n".join(items) if items else "")
@@ -358,7 +356,7 @@ def explanation_markdown(result) -> str:
         text = f"**{_md_escape(result.explanation)}**"
     notes = [n for n in result.notes if n]
     if notes:
-        text += "\n\n" + "\n".join(f"- _{_md_escape(_clip(n, 160))}_" for n in notes[:5])
+        text += "\n\n" + "\n".join(f"- _{_md_escape(clip_text(n, 160))}_" for n in notes[:5])
     return text
 
 

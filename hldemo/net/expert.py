@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .errors import EmptySelectionError
+from ..errors import EmptySelectionError
 from .model import NHL
 
 

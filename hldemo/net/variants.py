@@ -1,8 +1,8 @@
-"""Registry of named NHL/PHL variants: JSON configs in ``hldemo/configs/``, and the builder.
+"""Registry of named NHL/PHL variants: JSON configs in ``hldemo/net/configs/``, and the builder.
 
 A config names the timm backbone, the split point (an index of timm's ``forward_intermediates``;
 with ``"split_extra_blocks": true`` an index over every block, timm's ``extra_blocks``),
-the hierarchy and, per level, the ops inside each branch (see :mod:`hldemo.model`).
+the hierarchy and, per level, the ops inside each branch (see :mod:`hldemo.net.model`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from ..errors import CheckpointError
+from ..hierarchy import Hierarchy, load_hierarchy
 from .backbone import Trunk, data_config, load_teacher
-from .errors import CheckpointError
-from .hierarchy import Hierarchy, load_hierarchy
 from .model import NHL, NHLHead
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -45,7 +45,7 @@ def get_config(name_or_path: str | Path) -> dict:
 
 # Branch op fields checked before building: (required, optional integer fields); the last op of
 # the last level needs no "out" (it gives one logit per category). Other op types are left to
-# hldemo.model, which names the types it knows.
+# hldemo.net.model, which names the types it knows.
 OP_FIELDS = {"mbconv": (("hidden", "out"), ("depth", "kernel", "stride")),
              "pointwise": (("out",), ()),
              "mlp": (("out",), ("hidden",))}
@@ -55,7 +55,7 @@ def validate_config(config: dict) -> dict:
     """Check a model config before anything is built from it, and return a deep copy.
 
     Args:
-        config: a variant config (``hldemo/configs/*.json``, a ``--variant`` file or a checkpoint's
+        config: a variant config (``hldemo/net/configs/*.json``, a ``--variant`` file or a checkpoint's
             ``config.json``).
 
     Raises:

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import HierarchyError
+from ..errors import HierarchyError
+from ..utils import HIERARCHY_DIR
 
-WORD_LISTS = Path(__file__).resolve().parent.parent / "hierarchies" / "lexicon" / "freedict"
+WORD_LISTS = HIERARCHY_DIR / "lexicon" / "freedict"
 LANGUAGES = {"de": "German", "fr": "French", "es": "Spanish"}  # checked in this order on ties
 # inflections tried when a word itself is not listed: (suffix to strip, ending to add)
 _INFLECTIONS = {

@@ -24,7 +24,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .errors import AudioError
+from ..errors import AudioError
 
 TARGET_SAMPLE_RATE = 16_000
 MAX_SECONDS = 30.0  # Whisper's window; longer audio is cut with a message

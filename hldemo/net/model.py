@@ -5,7 +5,7 @@ arXiv 2308.05128). All branches of a level are stored as stacked tensors with a 
 axis and run as one grouped op, so 1000 level-3 branches cost one batched matmul, and an expert is
 a plain slice along that axis.
 
-Level specs (JSON, see ``hldemo/configs/``) are lists of ops applied inside every branch:
+Level specs (JSON, see ``hldemo/net/configs/``) are lists of ops applied inside every branch:
 
 * ``{"type": "mbconv", "depth": d, "hidden": h, "out": c, "kernel": k, "stride": s}``: d inverted
   residual blocks (h: one width, or a list of d widths) (1x1 expand to h, ReLU6, kxk depthwise, ReLU6, 1x1 project to c), the first with
@@ -30,9 +30,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import CheckpointError, InputError, UnknownCategoryError
+from ..hierarchy import Hierarchy
 from .backbone import check_image_tensor
-from .errors import CheckpointError, InputError, UnknownCategoryError
-from .hierarchy import Hierarchy
 
 # The demo's attention strength (x2 on the cued branches); the evaluation's wrong-cue table uses it too.
 DEFAULT_GAIN = 2.0
@@ -352,9 +352,6 @@ class NHL(nn.Module):
     @property
     def categories(self) -> list[str]:
         return self.head.categories
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x)
 
     def forward(self, x: torch.Tensor, gains: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None) -> torch.Tensor:
         """Logits over :attr:`categories` for a normalised image batch (B, 3, H, W).

@@ -30,8 +30,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .errors import CheckpointError
-from .model import NHL, MBConvBranches, MLPBranches, PointwiseBranches, _pad_same
+from ..errors import CheckpointError
+from ..net.model import NHL, MBConvBranches, MLPBranches, PointwiseBranches, _pad_same
 
 GLOBAL_WEIGHT = 0.5  # blend of all-image importance into a group's own importance
 RIDGE = 1e-4  # least-squares damping, relative to the mean diagonal of the Gram matrix
@@ -327,7 +327,7 @@ def mirror_levels(teacher: nn.Module, split: int, width: float | Sequence[int], 
             per category).
 
     Returns:
-        ``levels`` for a config (see :mod:`hldemo.model`): the ops :func:`init_from_teacher` fills.
+        ``levels`` for a config (see :mod:`hldemo.net.model`): the ops :func:`init_from_teacher` fills.
     """
     stages = list(teacher.blocks[split:])
     blocks = [blk for stage in stages for blk in stage]

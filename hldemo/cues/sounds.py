@@ -6,7 +6,7 @@ and L2-normalised); each class's centroid is the mean embedding of its training 
 (from a different source) are data: ``hierarchies/lexicon/sound_clips.json``.
 
 The demo uses a sound classifier only when it reaches :data:`MIN_HELD_OUT_TOP1` top-1 on the
-held-out clips (:func:`evaluate_held_out`); ``python -m hldemo.sounds`` reports where it stands.
+held-out clips (:func:`evaluate_held_out`); ``python -m hldemo.cues.sounds`` reports where it stands.
 
 Example:
     >>> spec = load_sound_spec()                                  # doctest: +SKIP
@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import HierarchyError
+from ..utils import HIERARCHY_DIR, REPO_ROOT, limit_torch_threads
 from .audio import AudioSource, load_audio
-from .errors import HierarchyError
 
-ROOT = Path(__file__).resolve().parent.parent
-SOUND_SPEC = ROOT / "hierarchies" / "lexicon" / "sound_clips.json"
+SOUND_SPEC = HIERARCHY_DIR / "lexicon" / "sound_clips.json"
 SOUND_MODEL = "base"  # Whisper whose encoder embeds the clips
 SAMPLE_RATE = 16000
 FRAMES_PER_SECOND = 50  # Whisper encoder frames per second of audio
@@ -49,7 +49,7 @@ def load_sound_spec(path: str | Path = SOUND_SPEC) -> dict:
                 raise ValueError(f"class {name!r} needs a node, training and held-out clips")
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise HierarchyError(f"cannot read the sound classes {path}: {e}") from e
-    spec["train_root"] = str((ROOT / spec["train_root"]).resolve())
+    spec["train_root"] = str((REPO_ROOT / spec["train_root"]).resolve())
     return spec
 
 
@@ -58,7 +58,6 @@ def embed(model, audio: AudioSource) -> np.ndarray:
     import torch
     import whisper
 
-    from .speech import limit_torch_threads
 
     samples = audio if isinstance(audio, np.ndarray) else load_audio(audio).samples
     mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(samples.astype(np.float32))),
@@ -126,8 +125,8 @@ def evaluate_held_out(model, spec: dict, classifier: SoundClassifier | None = No
 
 
 def main(argv=None) -> int:
-    """``python -m hldemo.sounds [--json]``: train on the training clips, report held-out top-1."""
-    p = argparse.ArgumentParser(prog="python -m hldemo.sounds", description=main.__doc__)
+    """``python -m hldemo.cues.sounds [--json]``: train on the training clips, report held-out top-1."""
+    p = argparse.ArgumentParser(prog="python -m hldemo.cues.sounds", description=main.__doc__)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     from .speech import load_speech_model

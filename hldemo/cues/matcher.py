@@ -64,8 +64,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .errors import HierarchyError, HLDemoError
-from .hierarchy import DEFAULT_HIERARCHY, Hierarchy, Node, load_hierarchy
+from ..errors import HierarchyError, HLDemoError
+from ..hierarchy import DEFAULT_HIERARCHY, Hierarchy, Node, load_hierarchy
+from ..utils import HIERARCHY_DIR, cache_dir, limit_torch_threads
 from .translate import load_translator
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ QUERY_THREADS = 1  # a few words embed fastest on one thread: no barrier waits w
 CACHE_VERSION = 1  # bump when node texts change: on-disk embedding caches are then rebuilt
 # node embeddings shipped with the repo, so a fresh install does not embed ~4.5k texts at first
 # boot; used only when their key (hierarchy, embedder weights, exact texts) matches
-SHIPPED_EMBEDDINGS = Path(__file__).resolve().parent.parent / "hierarchies" / "embeddings"
+SHIPPED_EMBEDDINGS = HIERARCHY_DIR / "embeddings"
 
 # Sound words -> hierarchy nodes. Each target lists candidate keys (node id, name or wnid) tried in
 # order; the first the hierarchy has wins, and a sound without any is skipped with a warning.
@@ -127,7 +128,7 @@ SOUND_WORDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 # Short descriptions of nodes ("something to eat" -> food, "something to cook in" -> pots & pans):
 # data, in hierarchies/lexicon/hints.json (candidate keys of each node, first found wins, and texts).
-LEXICON_DIR = Path(__file__).resolve().parent.parent / "hierarchies" / "lexicon"
+LEXICON_DIR = HIERARCHY_DIR / "lexicon"
 HINTS_FILE = LEXICON_DIR / "hints.json"
 # A node that a thing mentioned in a use description ("coffee" in "something to drink coffee from")
 # names is what is mentioned, not what is described, and is set aside: the mentioned thing matches it
@@ -226,9 +227,9 @@ class CueResult:
         notes: further messages (cut text, corrected typos, ...).
         transcript: the speech transcript the text came from, if any.
         language: the language the cue was read as ("en", or "de", "fr", "es" via the FreeDict
-            word lists of :mod:`hldemo.translate`).
+            word lists of :mod:`hldemo.cues.translate`).
         translation: the English reading of a German, French or Spanish cue (None for English).
-        speech: the :class:`hldemo.speech.Transcript` a spoken cue came from (:meth:`CueMatcher.match_speech`).
+        speech: the :class:`hldemo.cues.speech.Transcript` a spoken cue came from (:meth:`CueMatcher.match_speech`).
         seconds: matching time.
     """
 
@@ -245,7 +246,7 @@ class CueResult:
     transcript: str | None = None
     language: str = "en"
     translation: str | None = None
-    speech: object = field(default=None, repr=False)  # the hldemo.speech.Transcript it came from
+    speech: object = field(default=None, repr=False)  # the hldemo.cues.speech.Transcript it came from
     seconds: float = 0.0
 
     @property
@@ -482,7 +483,7 @@ def load_embedder(name_or_path: str | Path | None = None, device: str = "cpu"):
     Raises:
         CheckpointError: the model cannot be found or loaded.
     """
-    from .errors import CheckpointError
+    from ..errors import CheckpointError
 
     if name_or_path is None:
         try:
@@ -515,11 +516,10 @@ def _encode(model, texts: Sequence[str], threads: int | None = None) -> np.ndarr
     """Normalised embeddings of ``texts`` (float32, one row each).
 
     Args:
-        threads: torch CPU threads to use meanwhile (see :func:`hldemo.speech.limit_torch_threads`).
+        threads: torch CPU threads to use meanwhile (see :func:`hldemo.utils.limit_torch_threads`).
     """
     import torch
 
-    from .speech import limit_torch_threads
 
     with limit_torch_threads(threads), torch.inference_mode():
         emb = model.encode(list(texts), batch_size=EMBED_BATCH, normalize_embeddings=True,
@@ -653,7 +653,7 @@ class CueMatcher:
         embedder: a loaded sentence-transformers model; default: :func:`load_embedder`'s.
         threshold: minimum cosine similarity for an embedding match.
         cache: cache node embeddings on disk (under ``$HLDEMO_CACHE/cues``).
-        translate: read German, French and Spanish cues into English first (:mod:`hldemo.translate`).
+        translate: read German, French and Spanish cues into English first (:mod:`hldemo.cues.translate`).
 
     Attributes:
         hierarchy: the hierarchy matched against.
@@ -739,7 +739,6 @@ class CueMatcher:
                 return emb
         path = None
         if cache:
-            from .speech import cache_dir
 
             path = cache_dir() / "cues" / f"{key}.npy"
             if path.is_file():
@@ -1047,19 +1046,15 @@ class CueMatcher:
             if result.unmatched:
                 result.notes.append("not understood: " + ", ".join(repr(p) for p in result.unmatched))
 
-    def match_many(self, texts: Iterable[object]) -> list[CueResult]:
-        """:meth:`match` for several cues."""
-        return [self.match(t) for t in texts]
-
     def match_speech(self, audio, model, *, multilingual=None, tries: int = LANGUAGE_TRIES) -> CueResult:
         """Transcribe a spoken cue and match it; never raises for bad audio.
 
         ``model`` (Whisper tiny.en, the fast default for English) goes first. When it hears nothing
         the matcher understands and a ``multilingual`` model (Whisper base) is given, that model
-        detects the clip's language among the other languages of :data:`hldemo.speech.CUE_LANGUAGES`
+        detects the clip's language among the other languages of :data:`hldemo.cues.speech.CUE_LANGUAGES`
         (all of them when ``model`` is multilingual itself) and transcribes it in its ``tries``
         likeliest ones; the first transcript understood wins (German, French and Spanish ones are
-        read into English by :mod:`hldemo.translate`).
+        read into English by :mod:`hldemo.cues.translate`).
 
         Returns:
             The :class:`CueResult` (``transcript``: what was heard; ``notes``: in which language).
@@ -1089,7 +1084,7 @@ class CueMatcher:
         return first if first is not None else self.match("")
 
     def match_transcript(self, transcript) -> CueResult:
-        """Match a :class:`hldemo.speech.Transcript`; a transcript with no usable speech gives a
+        """Match a :class:`hldemo.cues.speech.Transcript`; a transcript with no usable speech gives a
         not-understood result carrying the transcript's message."""
         if not getattr(transcript, "understood", False):
             return CueResult(text="", message=f"{transcript.message} The full model is used.",
@@ -1205,13 +1200,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (0 ok, 2 usage or load error)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    for path in args.audio + args.table:
+        if not Path(path).is_file():
+            parser.error(f"file not found: {path}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.text and not args.audio and not args.table:
-        _parser().print_usage(sys.stderr)
-        print("error: give at least one TEXT, --audio FILE or --table TSV", file=sys.stderr)
-        return 2
+        parser.error("give at least one TEXT, --audio FILE or --table TSV")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore" if not args.verbose else "default")
@@ -1261,7 +1258,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line)
     sys.stdout.flush()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

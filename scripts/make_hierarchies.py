@@ -41,17 +41,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 from hldemo.hierarchy import Hierarchy
+from hldemo.utils import HIERARCHY_DIR, REPO_ROOT
 
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "hierarchy"
-DEFAULT_OUT_DIR = REPO_ROOT / "hierarchies"
+DEFAULT_OUT_DIR = HIERARCHY_DIR
 NUM_CLASSES = 1000
 ROOT_WNID = "n00001740"  # entity
 
 # Curated data (hand-written; hierarchies/sources/README.md says what each file holds)
-SOURCES_DIR = REPO_ROOT / "hierarchies" / "sources"
+SOURCES_DIR = HIERARCHY_DIR / "sources"
 LEAF_NAMES_FILE = SOURCES_DIR / "leaf_names.json"  # names of the categories whose first lemma is shared
 CURATED_FILE = SOURCES_DIR / "curated_groups.json"  # the groups and placement rules of curated.json
 

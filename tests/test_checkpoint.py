@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from hldemo.errors import CheckpointError
-from hldemo.net.checkpoint import load_model, save_model
+from hldemo.net.checkpoint import load_model, save_model, save_model_zip
 from hldemo.net.expert import build_expert
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,22 @@ def test_expert_saves_and_loads_standalone(tmp_path, nhl_random, teacher):
     x = torch.randn(2, 3, 224, 224)
     with torch.inference_mode():
         assert torch.allclose(loaded(x), expert(x), atol=1e-5)
+
+
+def test_zipped_expert_holds_one_loadable_folder(tmp_path, nhl_random, teacher):
+    import zipfile
+
+    expert = build_expert(nhl_random, "domestic_cat")
+    path = save_model_zip(expert, tmp_path / "out" / "cat-expert.zip", readme="# cat\n", dtype=torch.float32)
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == [f"cat-expert/{f}" for f in
+                                         ("README.md", "config.json", "head.safetensors", "hierarchy.json")]
+        zf.extractall(tmp_path / "unzipped")
+    loaded = load_model(tmp_path / "unzipped" / "cat-expert", teacher=teacher)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.inference_mode():
+        assert torch.allclose(loaded(x), expert(x), atol=1e-5)
+    assert list((tmp_path / "out").iterdir()) == [path]  # nothing half-written left beside it
 
 
 def test_default_checkpoint_loads_offline_and_matches_golden(nhl_trained):

@@ -43,7 +43,6 @@ import tempfile
 import threading
 import time
 import weakref
-import zipfile
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,6 +56,7 @@ from ..errors import HLDemoError, InputError, UnknownCategoryError, exit_on_user
 from ..net import timing
 from ..net.model import DEFAULT_GAIN  # attention strength: x2 (enhance) or /2 (inhibit)
 from ..utils import clip_text
+from . import render
 
 log = logging.getLogger(__name__)
 
@@ -725,7 +725,7 @@ class DemoEngine:
         Raises:
             HLDemoError: nothing selected (the full network is the shipped checkpoint already).
         """
-        from ..net.checkpoint import save_model
+        from ..net.checkpoint import save_model_zip
         from ..net.model import NHL
 
         result = DemoResult()
@@ -748,17 +748,11 @@ class DemoEngine:
                                   f"{self.checkpoint} without retraining (hldemo).",
                       expert_of=self.checkpoint, expert_selection=list(result.selection))
         base = Path(folder) if folder is not None else self._export_dir
-        base.mkdir(parents=True, exist_ok=True)
         zip_path = base / f"hldemo-expert-{len(key)}cats-{digest}.zip"
-        with self._export_lock, tempfile.TemporaryDirectory(prefix="hldemo-expert-") as tmp:
-            out_dir = Path(tmp) / f"expert-{digest}"
-            save_model(NHL(expert.trunk, expert.head, self.hierarchy, config), out_dir)
-            (out_dir / "README.md").write_text(_EXPORT_README.format(
-                names=", ".join(names), n=len(key), source=self.checkpoint, backbone=config.get("backbone"),
-                gmacs=self._expert(key).macs / 1e9), encoding="utf-8")
-            with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for f in sorted(out_dir.iterdir()):
-                    zf.write(f, arcname=f"{out_dir.name}/{f.name}")
+        readme = render.export_readme(names, len(key), self.checkpoint, config.get("backbone"),
+                                      self._expert(key).macs / 1e9)
+        with self._export_lock:
+            save_model_zip(NHL(expert.trunk, expert.head, self.hierarchy, config), zip_path, readme)
         if folder is None:
             with self._lock:
                 self._exports[digest] = zip_path
@@ -773,23 +767,6 @@ class DemoEngine:
         size = int(self.model.config["data"]["input_size"][-1])
         timing.time_forwards({"teacher": self.timed_teacher, "full NHL": self.model},
                              torch.zeros(1, 3, size, size), rounds=2)
-
-
-_EXPORT_README = """# hldemo efficient expert
-
-Expert for: {names} ({n} categories), cut from the NHL checkpoint `{source}` without retraining.
-Cost: {gmacs:.3f} GMACs per 224x224 image (trunk included).
-
-Files: `head.safetensors` (branch weights), `config.json` (architecture, preprocessing),
-`hierarchy.json` (the category tree, pruned to this expert's categories).
-The trunk is the frozen `{backbone}` ImageNet backbone, loaded by name.
-
-```python
-from hldemo.net.checkpoint import load_model
-expert = load_model("path/to/this/folder")      # an NHL over the expert's categories
-logits = expert(images)                         # softmax over them = restricted softmax
-```
-"""
 
 
 # --- module helpers ------------------------------------------------------------------------------

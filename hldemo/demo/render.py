@@ -400,3 +400,25 @@ def panels(hierarchy, result) -> dict:
         "hierarchy": result_svg(hierarchy, result),
         "details": result.to_dict(),
     }
+
+
+def export_readme(names: Sequence[str], n: int, source: str, backbone: str | None, gmacs: float) -> str:
+    """The README inside an exported expert's zip."""
+    return _EXPORT_README.format(names=", ".join(names), n=n, source=source, backbone=backbone, gmacs=gmacs)
+
+
+_EXPORT_README = """# hldemo efficient expert
+
+Expert for: {names} ({n} categories), cut from the NHL checkpoint `{source}` without retraining.
+Cost: {gmacs:.3f} GMACs per 224x224 image (trunk included).
+
+Files: `head.safetensors` (branch weights), `config.json` (architecture, preprocessing),
+`hierarchy.json` (the category tree, pruned to this expert's categories).
+The trunk is the frozen `{backbone}` ImageNet backbone, loaded by name.
+
+```python
+from hldemo.net.checkpoint import load_model
+expert = load_model("path/to/this/folder")      # an NHL over the expert's categories
+logits = expert(images)                         # softmax over them = restricted softmax
+```
+"""

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+import zipfile
 from pathlib import Path
 
 import torch
@@ -52,6 +55,26 @@ def save_model(model: NHL, folder: str | Path, dtype: torch.dtype = torch.float1
     tree = model.hierarchy.subtree(model.categories)  # an expert saves just its own tree
     (folder / HIERARCHY_FILE).write_text(json.dumps(tree.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return folder
+
+
+def save_model_zip(model: NHL, zip_path: str | Path, readme: str | None = None, **kwargs) -> Path:
+    """:func:`save_model` into a zip holding one folder named after the zip (plus ``README.md``).
+
+    The zip is written next to its final name and renamed into place, so a reader never sees half
+    of it. ``kwargs`` go to :func:`save_model`.
+    """
+    zip_path = Path(zip_path)
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="hldemo-zip-") as tmp:
+        folder = save_model(model, Path(tmp) / zip_path.stem, **kwargs)
+        if readme is not None:
+            (folder / "README.md").write_text(readme, encoding="utf-8")
+        partial = Path(tmp) / zip_path.name
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for f in sorted(folder.iterdir()):
+                zf.write(f, arcname=f"{folder.name}/{f.name}")
+        shutil.move(str(partial), zip_path)
+    return zip_path
 
 
 def _resolve(name_or_path: str | Path) -> Path:

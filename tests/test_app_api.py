@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hldemo.demo.engine import answer_of  # the deterministic part of a result's JSON details (timings dropped)
+from hldemo.demo.results import answer_of  # the deterministic part of a result's JSON details (timings dropped)
 
 ROOT = Path(__file__).resolve().parent.parent
 CAT = ROOT / "examples" / "photos" / "cat_chelsea.jpg"

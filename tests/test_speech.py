@@ -14,17 +14,11 @@ import numpy as np
 import pytest
 import torch
 
-from hldemo.cues import speech
-from hldemo.cues.speech import (
-    OFFLINE_MODELS,
-    Transcript,
-    hallucination_reason,
-    load_speech_model,
-    offline_models,
-    read_ctranslate2,
-    transcribe,
-)
+from hldemo.cues import speech, whisper_weights
+from hldemo.cues.speech import Transcript, hallucination_reason, load_speech_model, transcribe
+from hldemo.cues.whisper_weights import OFFLINE_MODELS, offline_models, read_ctranslate2
 from hldemo.errors import CheckpointError
+from hldemo.utils import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -64,10 +58,10 @@ def test_conversion_matches_openai_whisper_layout(tmp_path, monkeypatch):
     import whisper
 
     monkeypatch.setenv("HLDEMO_CACHE", str(tmp_path))
-    path = speech.offline_checkpoint("tiny.en")
+    path = whisper_weights.offline_checkpoint("tiny.en")
     assert path.parent == tmp_path / "whisper" and path.is_file()
     manifest = json.loads(Path(f"{path}.json").read_text())
-    assert manifest["sha256"] == speech.sha256_file(path)
+    assert manifest["sha256"] == sha256_file(path)
     ckpt = torch.load(path, weights_only=True)
     assert ckpt["dims"] == dict(n_mels=80, n_audio_ctx=1500, n_audio_state=384, n_audio_head=6, n_audio_layer=4,
                                 n_vocab=51864, n_text_ctx=448, n_text_state=384, n_text_head=6, n_text_layer=4)
@@ -81,13 +75,13 @@ def test_conversion_matches_openai_whisper_layout(tmp_path, monkeypatch):
     assert "encoder.blocks.0.attn.key.bias" not in sd
 
     # a corrupted cache file fails its hash check and is converted again
-    assert speech._verified(path)
+    assert whisper_weights._verified(path)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    assert not speech._verified(path)
-    again = speech.offline_checkpoint("tiny.en")
-    assert again == path and speech._verified(path)
+    assert not whisper_weights._verified(path)
+    again = whisper_weights.offline_checkpoint("tiny.en")
+    assert again == path and whisper_weights._verified(path)
 
 
 def test_ctranslate2_reader_rejects_junk(tmp_path):
@@ -95,7 +89,7 @@ def test_ctranslate2_reader_rejects_junk(tmp_path):
     junk.write_bytes(b"\x06\x00\x00\x00" + b"\xff" * 64)
     with pytest.raises(CheckpointError):
         read_ctranslate2(junk)
-    real = speech._package_file(*OFFLINE_MODELS["tiny.en"]["parts"][0])
+    real = whisper_weights.package_file(*OFFLINE_MODELS["tiny.en"]["parts"][0])
     cut = tmp_path / "cut.bin"
     cut.write_bytes(real.read_bytes()[:300_000])
     with pytest.raises(CheckpointError, match="truncated"):
@@ -127,7 +121,7 @@ def test_multilingual_base_from_two_halves(tmp_path, monkeypatch):
 
 def test_load_from_a_ctranslate2_folder_or_a_checkpoint_path(tmp_path, monkeypatch):
     monkeypatch.setenv("HLDEMO_CACHE", str(tmp_path))
-    folder = speech._package_file(*OFFLINE_MODELS["tiny.en"]["parts"][0]).parent
+    folder = whisper_weights.package_file(*OFFLINE_MODELS["tiny.en"]["parts"][0]).parent
     converted = None
     try:
         from_folder = load_speech_model(folder, device="cpu")

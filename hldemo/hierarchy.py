@@ -143,7 +143,7 @@ class Hierarchy:
             raise UnknownCategoryError(f"'{key}' is neither a category nor a node of hierarchy '{self.id}'")
         return self.nodes[node_id]
 
-    def name(self, key: str) -> str:
+    def display_name(self, key: str) -> str:
         """Display name of a node id or wnid (the key itself when unknown: never raises)."""
         node = self.nodes.get(key)
         return node.name if node is not None else str(key)

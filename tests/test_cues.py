@@ -299,7 +299,7 @@ def test_results_are_deterministic_and_serialisable(matcher):
     assert a.to_dict() | {"ms": 0} == b.to_dict() | {"ms": 0}
     d = a.to_dict()
     assert {"text", "nodes", "categories", "inhibit", "matches", "message"} <= set(d)
-    assert d["nodes"] == ["domestic cat", "dog"] and len(d["categories"]) == 5 + 118
+    assert d["node_names"] == ["domestic cat", "dog"] and len(d["categories"]) == 5 + 118
 
 
 def test_everything_selected_is_also_inhibited(matcher):
@@ -350,9 +350,9 @@ def test_cli_json_lines(matcher, capsys):
     assert main(["--json", "find the cat", "not a dog", "qwerty"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["text"] for x in lines] == ["find the cat", "not a dog", "qwerty"]
-    assert lines[0]["nodes"] == ["domestic cat"] and len(lines[0]["categories"]) == 5
+    assert lines[0]["node_names"] == ["domestic cat"] and len(lines[0]["categories"]) == 5
     assert lines[1]["categories"] == [] and len(lines[1]["inhibit"]) == 118
-    assert lines[2]["understood"] is False and lines[2]["nodes"] == []
+    assert lines[2]["understood"] is False and lines[2]["node_names"] == []
 
 
 def test_cli_plain_lines(matcher, capsys):
@@ -364,7 +364,7 @@ def test_cli_plain_lines(matcher, capsys):
 def test_cli_audio_adds_transcript(matcher, capsys):
     assert main(["--json", "--audio", str(FIXTURES / "show_me_the_cat.wav")]) == 0
     line = json.loads(capsys.readouterr().out)
-    assert "cat" in line["transcript"].lower() and line["nodes"] == ["domestic cat"]
+    assert "cat" in line["transcript"].lower() and line["node_names"] == ["domestic cat"]
 
 
 def test_cli_usage_errors(capsys):

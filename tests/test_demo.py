@@ -275,3 +275,21 @@ def test_a_hub_checkpoint_gets_the_teacher_its_config_names(tmp_path, monkeypatc
         DemoEngine("someone/nhl-lite1", speech_model=None, cues=False)
     with pytest.raises(CheckpointError, match="Hub"):
         DemoEngine("someone/not-in-the-cache", speech_model=None, cues=False)
+
+
+def test_the_cue_reaches_the_result_as_the_matcher_gave_it(demo_engine):
+    """One cue contract: the engine keeps the matcher's CueResult, and its JSON is the matcher's."""
+    import json
+
+    from hldemo.cues.matcher import CueResult
+
+    matched = demo_engine.matcher.match("a cat but not a lion")
+    r = demo_engine.run(str(CAT), cue="a cat but not a lion")
+    assert isinstance(r.cue, CueResult) and r.cue.source == "text"
+    assert (r.cue.node_ids, r.cue.inhibit_node_ids, r.cue.categories) == \
+        (matched.node_ids, matched.inhibit_node_ids, matched.categories) == (["domestic_cat"], ["n02129165"], matched.categories)  # lion
+    assert r.selection == ["domestic_cat"] and "n02129165" not in r.gains  # the lion branch is not in the cat expert
+    cue_json = json.loads(json.dumps(r.to_dict()))["cue"]
+    assert {k: v for k, v in cue_json.items() if k != "ms"} == {k: v for k, v in matched.to_dict().items() if k != "ms"}
+    none = demo_engine.run(str(CAT))
+    assert none.cue.source == "none" and not none.cue.understood and none.expert_is_full

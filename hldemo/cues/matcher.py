@@ -35,7 +35,7 @@ CPU cores).
 Example:
     >>> matcher = load_cue_matcher("curated")            # doctest: +SKIP
     >>> r = matcher.match("a cat but not a lion")         # doctest: +SKIP
-    >>> r.nodes, len(r.categories), len(r.inhibit)        # doctest: +SKIP
+    >>> r.node_names, len(r.categories), len(r.inhibit)   # doctest: +SKIP
     (['domestic cat'], 5, 1)
 
 Command line::
@@ -210,10 +210,13 @@ class CueResult:
             word lists of :mod:`hldemo.cues.translate`).
         translation: the English reading of a German, French or Spanish cue (None for English).
         speech: the :class:`hldemo.cues.speech.Transcript` a spoken cue came from (:meth:`CueMatcher.match_speech`).
-        seconds: matching time.
+        seconds: time spent understanding the cue (speech recognition included for a spoken one).
+        source: ``"text"`` (typed), ``"speech"`` (spoken) or ``"none"`` (no cue given).
+
+    The one result a cue produces: the demo engine and its renderer take it unchanged.
     """
 
-    text: str
+    text: str = ""
     understood: bool = False
     message: str = ""
     matches: list[CueMatch] = field(default_factory=list)
@@ -228,33 +231,48 @@ class CueResult:
     translation: str | None = None
     speech: object = field(default=None, repr=False)  # the hldemo.cues.speech.Transcript it came from
     seconds: float = 0.0
-
-    @property
-    def nodes(self) -> list[str]:
-        """Names of the selected nodes."""
-        return [m.name for m in self.matches]
+    source: str = "none"
 
     @property
     def node_ids(self) -> list[str]:
-        """Ids of the selected nodes."""
+        """Ids of the selected nodes (what a picker or an expert takes)."""
         return [m.node for m in self.matches]
 
     @property
-    def inhibit_nodes(self) -> list[str]:
-        """Names of the inhibited nodes."""
+    def node_names(self) -> list[str]:
+        """Display names of the selected nodes."""
+        return [m.name for m in self.matches]
+
+    @property
+    def inhibit_node_ids(self) -> list[str]:
+        """Ids of the nodes to turn down."""
+        return [m.node for m in self.inhibited]
+
+    @property
+    def inhibit_names(self) -> list[str]:
+        """Display names of the nodes to turn down."""
         return [m.name for m in self.inhibited]
 
+    @property
+    def heard(self) -> bool:
+        """True for a spoken cue whose transcript is usable speech (it may still name nothing)."""
+        return bool(getattr(self.speech, "understood", False))
+
     def to_dict(self) -> dict:
-        """JSON-serialisable dict: text, nodes, node_ids, categories, inhibit, ... (see the CLI)."""
-        out = {"text": self.text, "understood": self.understood, "message": self.message,
-               "nodes": self.nodes, "node_ids": self.node_ids, "categories": self.categories,
-               "inhibit_nodes": self.inhibit_nodes, "inhibit": self.inhibit,
+        """JSON-serialisable dict: source, text, node_ids, node_names, categories, inhibit... (see the CLI)."""
+        out = {"source": self.source, "text": self.text, "understood": self.understood, "message": self.message,
+               "node_ids": self.node_ids, "node_names": self.node_names, "categories": self.categories,
+               "inhibit_node_ids": self.inhibit_node_ids, "inhibit_names": self.inhibit_names,
+               "inhibit": self.inhibit,
                "matches": [m.to_dict() for m in self.matches + self.inhibited],
                "alternatives": [m.to_dict() for m in self.alternatives],
                "unmatched": self.unmatched, "notes": self.notes, "language": self.language,
                "translation": self.translation, "ms": round(self.seconds * 1000, 2)}
         if self.transcript is not None:
             out["transcript"] = self.transcript
+        if self.speech is not None:
+            out["heard"] = self.heard
+            out["speech"] = self.speech.to_dict()
         return out
 
     def summary(self) -> str:
@@ -674,7 +692,8 @@ class CueMatcher:
         """
         t0 = time.perf_counter()
         clean, notes = clean_text(text)
-        result = CueResult(text=clean, notes=notes, transcript=transcript)
+        result = CueResult(text=clean, notes=notes, transcript=transcript,
+                           source="text" if transcript is None else "speech")
         if not clean:
             result.message = "No cue given: the full model is used."
             result.seconds = time.perf_counter() - t0
@@ -859,6 +878,12 @@ class CueMatcher:
         Returns:
             The :class:`CueResult` (``transcript``: what was heard; ``notes``: in which language).
         """
+        t0 = time.perf_counter()
+        result = self._match_speech(audio, model, multilingual, tries)
+        result.source, result.seconds = "speech", time.perf_counter() - t0
+        return result
+
+    def _match_speech(self, audio, model, multilingual, tries: int) -> CueResult:
         from .speech import CUE_LANGUAGES, transcribe_languages
 
         first = None
@@ -887,10 +912,12 @@ class CueMatcher:
         """Match a :class:`hldemo.cues.speech.Transcript`; a transcript with no usable speech gives a
         not-understood result carrying the transcript's message."""
         if not getattr(transcript, "understood", False):
-            return CueResult(text="", message=f"{transcript.message} The full model is used.",
-                             transcript=getattr(transcript, "raw_text", ""), notes=list(transcript.notes))
+            return CueResult(text="", message=f"{transcript.message} The full model is used.", source="speech",
+                             transcript=getattr(transcript, "raw_text", ""), notes=list(transcript.notes),
+                             speech=transcript)
         result = self.match(transcript.text, transcript=transcript.text)
         result.notes = list(transcript.notes) + result.notes
+        result.speech = transcript
         return result
 
 

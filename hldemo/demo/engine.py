@@ -51,14 +51,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..cues.matcher import CueResult
 from ..cues.speech import DEFAULT_SPEECH_MODEL
+from ..cues.text import clean_text
 from ..errors import HLDemoError, InputError, UnknownCategoryError, exit_on_user_error
 from ..net import timing
 from ..net.checkpoint import DEFAULT_CHECKPOINT
 from ..net.model import DEFAULT_GAIN  # attention strength: x2 (enhance) or /2 (inhibit)
 from . import render
 from .experts import EXPERT_CACHE_SIZE, ExpertCache
-from .results import DEFAULT_MODE, MODES, Cost, CueInfo, DemoResult, Prediction
+from .results import DEFAULT_MODE, MODES, Cost, DemoResult, Prediction
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +188,7 @@ class DemoEngine:
 
     def name(self, key: str) -> str:
         """Display name of a node id / wnid (the key itself when unknown)."""
-        return self.hierarchy.name(key)
+        return self.hierarchy.display_name(key)
 
     def expert_for(self, categories: Iterable[str]) -> torch.nn.Module:
         """The efficient expert for a set of wnids (cached; the full NHL for all categories)."""
@@ -197,71 +199,55 @@ class DemoEngine:
         return self.experts.info()
 
     # --- cue ---------------------------------------------------------------------------------
-    def interpret(self, cue: object = None, audio: object = None) -> CueInfo:
+    def interpret(self, cue: object = None, audio: object = None) -> CueResult:
         """Understand a typed cue, or else transcribe and understand a spoken one. Never raises.
 
         Args:
             cue: typed text (wins when it is not empty).
             audio: a file path, bytes, a ``(sample_rate, array)`` pair or a Gradio file dict.
+
+        Returns:
+            The matcher's :class:`hldemo.cues.matcher.CueResult`, as the renderer shows it.
         """
         t0 = time.perf_counter()
-        info = CueInfo()
+        text = cue if isinstance(cue, str) else ("" if cue is None else cue)
+        has_text = bool(text.strip()) if isinstance(text, str) else bool(text)
+        source = "text" if has_text else "speech" if _has_audio(audio) else "none"
         try:
-            text = cue if isinstance(cue, str) else ("" if cue is None else cue)
-            has_text = bool(text.strip()) if isinstance(text, str) else bool(text)
-            if has_text:
-                info.source = "text"
-                self._match(info, text)
-            elif _has_audio(audio):
-                info.source = "speech"
-                if self.speech is None:
-                    info.message = "Speech recognition is not loaded in this demo: type the cue instead."
-                else:
-                    tr = self._hear(audio)
-                    info.transcript = tr.text if tr.understood else tr.raw_text
-                    info.heard = bool(tr.understood)
-                    info.transcript_message = tr.message
-                    info.notes.extend(tr.notes)
-                    if tr.understood:
-                        self._match(info, tr.text, transcript=tr.text)
-                    else:
-                        info.message = f"{tr.message} The full network is used."
+            if source == "text" and self.matcher is not None:
+                result = self.matcher.match(text)
+            elif source == "speech" and self.speech is not None:
+                result = self._hear(audio)
             else:
-                info.message = "No cue given: the full network is used."
+                result = CueResult(message={
+                    "text": "The cue matcher is not loaded in this demo: pick categories instead.",
+                    "speech": "Speech recognition is not loaded in this demo: type the cue instead.",
+                    "none": "No cue given: the full network is used."}[source])
+                if source == "text":
+                    result.text = clean_text(text)[0]
         except HLDemoError as e:
-            info.message = f"The cue could not be used: {e}"
+            result = CueResult(message=f"The cue could not be used: {e}")
         except Exception as e:  # never let a cue break a request
             log.exception("cue interpretation failed")
-            info.message = f"The cue could not be used (internal error: {type(e).__name__})."
-        info.ms = _ms(t0)
-        return info
+            result = CueResult(message=f"The cue could not be used (internal error: {type(e).__name__}).")
+        result.source = source
+        result.seconds = time.perf_counter() - t0
+        return result
 
-    def _hear(self, audio: object):
-        """The transcript of a spoken cue: Whisper tiny.en first; when the cue matcher understands
-        nothing in it, Whisper base (loaded on first use) for German, French or Spanish speech."""
+    def _hear(self, audio: object) -> CueResult:
+        """A spoken cue: Whisper tiny.en first; when the cue matcher understands nothing in it,
+        Whisper base (loaded on first use) for German, French or Spanish speech."""
         from ..cues.speech import MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models, transcribe
 
         if self.matcher is None:
-            return transcribe(self.speech, audio)
+            tr = transcribe(self.speech, audio)
+            return CueResult(message=tr.message + (" The cue matcher is not loaded in this demo: pick categories "
+                                                   "instead." if tr.understood else " The full network is used."),
+                             transcript=tr.text if tr.understood else tr.raw_text, speech=tr, notes=list(tr.notes))
         fallback = None
         if not getattr(self.speech, "is_multilingual", False) and MULTILINGUAL_SPEECH_MODEL in offline_models():
             fallback = load_speech_model(MULTILINGUAL_SPEECH_MODEL, device="cpu")
-        return self.matcher.match_speech(audio, self.speech, multilingual=fallback).speech
-
-    def _match(self, info: CueInfo, text: object, transcript: str | None = None) -> None:
-        if self.matcher is None:
-            info.text = str(text)[:300]
-            info.message = "The cue matcher is not loaded in this demo: pick categories instead."
-            return
-        r = self.matcher.match(text, transcript=transcript)
-        info.text = r.text
-        info.understood = r.understood
-        info.message = r.message
-        info.nodes = list(r.node_ids)
-        info.inhibit_nodes = [m.node for m in r.inhibited]
-        info.inhibit = list(r.inhibit)
-        info.details = r.to_dict()
-        info.notes.extend(r.notes)
+        return self.matcher.match_speech(audio, self.speech, multilingual=fallback)
 
     # --- the request -------------------------------------------------------------------------
     def run(self, image: object, cue: object = None, audio: object = None, selection: Sequence[str] | None = None,
@@ -306,7 +292,7 @@ class DemoEngine:
         result.mode, result.gain = self._check_control(mode, gain, result.notes)
         say(0.05, "understanding the cue")
         result.cue = self.interpret(cue, audio)
-        timings["cue"] = result.cue.ms
+        timings["cue"] = round(result.cue.seconds * 1000, 2)
 
         # the image first: a bad image ends the request (with the cue still reported)
         say(0.3, "reading the image")
@@ -422,9 +408,9 @@ class DemoEngine:
         ids, cats = self._resolve_items(items, result.notes) if items else ([], set())
         if ids or cats:
             result.selection_source = "picker"
-        elif cue.nodes:
+        elif cue.node_ids:
             result.selection_source = "cue"
-            ids, cats = self._resolve_items(cue.nodes, result.notes)
+            ids, cats = self._resolve_items(cue.node_ids, result.notes)
         elif items:
             result.notes.append("none of the picker entries names a category: the full network is used")
         inhibited_by_cue = set(cue.inhibit)
@@ -452,7 +438,7 @@ class DemoEngine:
             for nid in result.selection:
                 if nid in branches:
                     gains[nid] = on_selection
-            for nid in result.cue.inhibit_nodes:
+            for nid in result.cue.inhibit_node_ids:
                 if nid in branches:
                     gains[nid] = 1.0 / g
         return gains
@@ -485,7 +471,7 @@ class DemoEngine:
         from ..net.model import NHL
 
         result = DemoResult()
-        result.cue = self.interpret(cue) if cue else CueInfo()
+        result.cue = self.interpret(cue)
         self._select(result, selection)
         if result.expert_is_full:
             raise InputError("select some categories first: the expert for everything is the full network")

@@ -336,11 +336,11 @@ def cue_markdown(cue) -> str:
     if cue.source == "text":
         lines.append(f"**Cue:** “{_md_escape(clip_text(cue.text, 80))}”")
     lines.append(f"**Understood as:** {_md_escape(cue.message)}")
-    for m in (cue.details or {}).get("matches", [])[:6]:
-        kind = "not " if m.get("negated") else ""
-        n = m["n_categories"]
-        lines.append(f"- {kind}**{_md_escape(m['name'])}** ({n} categor{'y' if n == 1 else 'ies'}) — "
-                     f"{_md_escape(m['reason'])}, score {m['score']:.2f}")
+    for m in (cue.matches + cue.inhibited)[:6]:
+        kind = "not " if m.negated else ""
+        n = len(m.categories)
+        lines.append(f"- {kind}**{_md_escape(m.name)}** ({n} categor{'y' if n == 1 else 'ies'}) — "
+                     f"{_md_escape(m.reason)}, score {m.score:.2f}")
     for note in cue.notes[:4]:
         lines.append(f"- _{_md_escape(clip_text(str(note), 120))}_")
     head = [ln for ln in lines if not ln.startswith("- ")]
@@ -374,8 +374,8 @@ def transcript_markdown(cue) -> str:
         return ""
     heard = (cue.transcript or "").strip()
     text = f"**Heard:** “{_md_escape(heard)}”" if heard and cue.heard else "**Heard:** nothing usable"
-    if cue.transcript_message and not cue.heard:
-        text += f"\n\n_{_md_escape(cue.transcript_message)}_"
+    if cue.speech is not None and not cue.heard:
+        text += f"\n\n_{_md_escape(cue.speech.message)}_"
     return text
 
 
@@ -404,7 +404,7 @@ def panels(hierarchy, result) -> dict:
 
 # --- sentences of a result -------------------------------------------------------------------
 def _selection_words(hierarchy, result) -> str:
-    names = [hierarchy.name(n) for n in result.selection]
+    names = [hierarchy.display_name(n) for n in result.selection]
     if not names:
         return ""
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
@@ -419,9 +419,9 @@ def status_sentence(hierarchy, result) -> str:
             return "Everything is selected: the expert is the full network (no savings)."
         if result.cue.source != "none" and not result.cue.understood:
             return f"{result.cue.message.rstrip('.')}; nothing is selected, so the full network ran."
-        if result.cue.inhibit_nodes and not result.selection:
+        if result.cue.inhibit_node_ids and not result.selection:
             return (f"The cue only says what to ignore: the full network ran with "
-                    f"{', '.join(hierarchy.name(n) for n in result.cue.inhibit_nodes[:3])} turned down.")
+                    f"{', '.join(hierarchy.display_name(n) for n in result.cue.inhibit_node_ids[:3])} turned down.")
         return "Nothing is selected: the full network ran over all categories."
     n = len(result.categories)
     return (f"Expert for {_selection_words(hierarchy, result)} ({n} categor{'y' if n == 1 else 'ies'}, "
@@ -440,7 +440,7 @@ def explanation_sentence(hierarchy, result) -> str:
         said = f"You typed “{clip_text(result.cue.text, 40)}”"
     what = _selection_words(hierarchy, result)
     n_all = len(hierarchy.categories)
-    negated = ", ".join(hierarchy.name(n) for n in result.cue.inhibit_nodes[:2])
+    negated = ", ".join(hierarchy.display_name(n) for n in result.cue.inhibit_node_ids[:2])
     if result.mode == "inhibit" and result.selection:
         head = (f"{said + ', so t' if said else 'T'}he full network ran with the {what} branches turned "
                 f"down ÷{result.gain:g}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
+from ..cues.matcher import CueResult
 from ..net.model import DEFAULT_GAIN
 
 MODES = ("enhance", "inhibit")  # expert + gain on the selection, or the full network with it turned down
@@ -43,41 +44,6 @@ class Cost:
 
 
 @dataclass
-class CueInfo:
-    """What the cue was understood as.
-
-    Attributes:
-        text: the cue text used (typed, or the transcript).
-        source: ``"text"``, ``"speech"`` or ``"none"``.
-        transcript: what Whisper heard (None without audio).
-        heard: True when the transcript is usable speech (the cue may still name nothing).
-        transcript_message: Whisper's status sentence (None without audio).
-        message: one sentence on how the cue was understood.
-        understood: True when the cue named at least one node.
-        nodes: ids of the nodes the cue selects (pre-fill the picker with these).
-        inhibit_nodes: ids of the nodes the cue negates.
-        inhibit: wnids the cue negates.
-        details: :meth:`hldemo.cues.CueResult.to_dict` (scores, reasons), when a cue was matched.
-        notes: further messages (text cut, audio resampled...).
-        ms: time spent on speech recognition and matching.
-    """
-
-    text: str = ""
-    source: str = "none"
-    transcript: str | None = None
-    heard: bool = False
-    transcript_message: str | None = None
-    message: str = "No cue given."
-    understood: bool = False
-    nodes: list[str] = field(default_factory=list)
-    inhibit_nodes: list[str] = field(default_factory=list)
-    inhibit: list[str] = field(default_factory=list)
-    details: dict | None = None
-    notes: list[str] = field(default_factory=list)
-    ms: float = 0.0
-
-
-@dataclass
 class DemoResult:
     """Everything one request produced (JSON-serialisable with :meth:`to_dict`).
 
@@ -86,7 +52,7 @@ class DemoResult:
         message: the main status sentence (an error, or what was done).
         explanation: one line in plain words on what just happened.
         notes: further messages (ignored picker entries, clamped gain...).
-        cue: the cue interpretation.
+        cue: the cue as the matcher understood it (:class:`hldemo.cues.matcher.CueResult`).
         selection: picker/cue entries (node ids or wnids) the expert was built from.
         selection_source: ``"picker"``, ``"cue"`` or ``"none"``.
         mode, gain: the attention control used.
@@ -104,7 +70,7 @@ class DemoResult:
     message: str = ""
     explanation: str = ""
     notes: list[str] = field(default_factory=list)
-    cue: CueInfo = field(default_factory=CueInfo)
+    cue: CueResult = field(default_factory=CueResult)
     selection: list[str] = field(default_factory=list)
     selection_source: str = "none"
     mode: str = DEFAULT_MODE
@@ -122,7 +88,8 @@ class DemoResult:
 
     def to_dict(self, active_nodes: bool = False) -> dict:
         """A JSON-serialisable dict (``active_nodes`` lists can be long: off by default)."""
-        out = asdict(self)
+        out = asdict(replace(self, cue=CueResult()))
+        out["cue"] = self.cue.to_dict()
         out["n_categories"] = len(self.categories)
         out["n_active_branches"] = [len(level) for level in self.active_nodes]
         if len(self.categories) > 50:
@@ -142,6 +109,7 @@ def answer_of(details: dict) -> dict:
     d = {k: v for k, v in details.items() if k != "timings_ms"}
     d["costs"] = [{k: v for k, v in c.items() if not k.startswith("ms")} for c in d["costs"]]
     d["cue"] = {k: v for k, v in d["cue"].items() if k != "ms"}
-    if d["cue"].get("details"):
-        d["cue"]["details"] = {k: v for k, v in d["cue"]["details"].items() if k != "ms"}
+    if d["cue"].get("speech"):
+        d["cue"]["speech"] = {k: v for k, v in d["cue"]["speech"].items() if k != "seconds"}
+    d["cue"]["notes"] = [n for n in d["cue"]["notes"] if not n.startswith("speech: language")]  # holds seconds
     return d

@@ -82,7 +82,7 @@ def photo_batch(teacher):
     return torch.stack([tf(load_image(f)) for f in files]), [wnid_of(f) for f in files]
 
 
-# --- the demo (hldemo/demo.py, app.py) ------------------------------------------------------------
+# --- the demo (hldemo/demo/, app.py) ------------------------------------------------------------
 DEMO_CHECKPOINT_ENV = "HLDEMO_TEST_CHECKPOINT"
 
 

@@ -1,4 +1,4 @@
-"""The demo engine (hldemo/demo.py) and its pictures (hldemo/render.py), without the UI."""
+"""The demo engine (hldemo/demo/engine.py) and its pictures and words (hldemo/demo/render.py), without the UI."""
 
 from __future__ import annotations
 

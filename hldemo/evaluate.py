@@ -20,6 +20,7 @@ import argparse
 import json
 import random
 import sys
+from pathlib import Path
 
 import torch
 
@@ -31,10 +32,43 @@ from .net.expert import build_expert
 from .net.model import DEFAULT_GAIN
 from .train.distill import TeacherTail
 
+# The photo sets the model card and the accuracy/cost frontier report on (folders of the project's
+# data, ../shared/data): (name, folder, which photos, only this node's categories). "holdout" = the
+# hashed held-out part (hldemo.data.is_holdout), "all", or "unused" = photos training did not use.
+EVAL_SETS = (("ImageNet samples, held out (1 photo per class)", "imagenet-samples", "holdout", None),
+             ("imagen, held out", "imagen", "holdout", None),
+             ("NIPS 2017 ImageNet-compatible (Flickr, never used)", "nips17-imagenet-compatible", "all", None),
+             ("Tiny-ImageNet house cats, not used (64 px)", "tiny-imagenet-200-train-100pc.tar", "unused",
+              "domestic_cat"))
 GAINS = (1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 2.0, 3.0)
 WRONG_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.999, 1.0)
 CAT_NODE = "domestic_cat"
 BATCH = 32
+
+
+def eval_set_files(data_dir: str | Path, hierarchy, holdout_fraction: float, used: set[Path] | None = None,
+                   cache_dir: str | Path = "cache") -> dict[str, list[Path]]:
+    """The photos of each of :data:`EVAL_SETS` that name the hierarchy's categories.
+
+    Args:
+        data_dir: the folder holding the sets' folders (the project's ``../shared/data``).
+        hierarchy: the model's :class:`hldemo.hierarchy.Hierarchy`.
+        holdout_fraction: the fraction the training run held out (its config's ``training``).
+        used: resolved paths of the photos training used; None leaves out the "unused" sets.
+        cache_dir: where tar archives are unpacked.
+    """
+    sets = {}
+    for name, folder, which, node in EVAL_SETS:
+        if which == "unused" and used is None:
+            continue
+        wanted = set(hierarchy.nodes[node].categories if node else hierarchy.categories)
+        files = [f for f in list_images([Path(data_dir) / folder], cache_dir=cache_dir) if wnid_of(f) in wanted]
+        if which == "holdout":
+            files = [f for f in files if is_holdout(f, holdout_fraction)]
+        elif which == "unused":
+            files = [f for f in files if f.resolve() not in used]
+        sets[name] = files
+    return sets
 
 
 @torch.inference_mode()

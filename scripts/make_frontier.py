@@ -20,7 +20,8 @@ from pathlib import Path
 
 import torch
 
-from hldemo.data import is_holdout, list_images, load_image, wnid_of
+from hldemo.data import load_image, wnid_of
+from hldemo.evaluate import eval_set_files
 from hldemo.net.backbone import load_teacher, make_transform
 from hldemo.net.checkpoint import load_model
 from hldemo.net.expert import build_expert
@@ -42,23 +43,10 @@ FRONTIER = [
     ("stage 6 at 1/2 width, conv_head 640", 6, 0.5, 640),
     ("stages 5-6 at 1/2 width (lean)", 5, 0.5, 1280),
 ]
-HELD_OUT = [("ImageNet samples, held out", "imagenet-samples", "holdout"),
-            ("imagen, held out", "imagen", "holdout"),
-            ("NIPS 2017 ImageNet-compatible (never used)", "nips17-imagenet-compatible", "all")]
 # Photos (each also mirrored) every configuration is fitted on: a fixed sample of the checkpoint's
 # training photos, fewer than its own command used, so the whole frontier runs in well under an hour
 # on 2 cores (the split-5 configurations refit four more blocks per branch).
 CALIBRATION_IMAGES = 3000
-
-
-def held_out_files(data: Path, categories, fraction: float) -> dict:
-    sets = {}
-    for name, sub, which in HELD_OUT:
-        files = [f for f in list_images([data / sub]) if wnid_of(f) in categories]
-        if which == "holdout":
-            files = [f for f in files if is_holdout(f, fraction)]
-        sets[name] = files
-    return sets
 
 
 @torch.inference_mode()
@@ -123,7 +111,7 @@ def main():
     os.chdir(ROOT)  # the recorded command's paths are relative to the project root
     train_args = parse_args(shlex.split(commands[-1])[3:])
     files = training_files(train_args)
-    held = held_out_files(Path(args.data), set(shipped.categories), train_args.holdout_fraction)
+    held = eval_set_files(args.data, shipped.hierarchy, train_args.holdout_fraction)  # the card's held-out sets
     teacher_gmacs = count_macs(teacher)
     largest_subgroup = max(len(n.categories) for n in shipped.hierarchy.level(2))
     points, cache = [], {}

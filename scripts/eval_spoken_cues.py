@@ -1,0 +1,161 @@
+"""Where spoken German/French/Spanish cues are lost: a per-clip, stage-by-stage table (issue 12).
+
+Each row of a cue table (``kind`` = espeak-ng voice = language) is spoken by espeak-ng and followed
+through the speech path of :meth:`hldemo.cues.CueMatcher.match_speech`, stage by stage:
+
+1. ``tiny``: Whisper tiny.en's transcript, and whether the matcher understood it (then base never
+   runs: a foreign clip "understood" by tiny.en is lost there);
+2. ``det``: the rank (1 = likeliest) of the clip's true language in Whisper base's language
+   detection among the fallback languages (de/fr/es), and its probability;
+3. ``base@true``: base decoding in the true language (task=transcribe): the raw text, the status of
+   the no-speech / hallucination / low-confidence checks, and whether the typed matcher on the raw
+   text is right (what a perfect language detection and no checks would give);
+4. ``translate``: base translating to English from the true language, and whether the matcher on it
+   is right (Whisper's own translation instead of the FreeDict word lists);
+5. ``pipeline``: the real :meth:`match_speech` result and its seconds.
+
+Usage::
+
+    python scripts/eval_spoken_cues.py                       # tests/tables/languages.tsv
+    python scripts/eval_spoken_cues.py --table T.tsv --json out.json
+    python scripts/eval_spoken_cues.py --pipeline-only       # only the real result (faster)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hldemo.cues import is_right, load_cue_matcher, load_cue_table  # noqa: E402
+from hldemo.speech import CUE_LANGUAGES, load_speech_model, transcribe  # noqa: E402
+
+DEFAULT_TABLE = ROOT / "tests" / "tables" / "languages.tsv"
+ESPEAK_RATE = 130  # words per minute, as the test speaks them
+
+
+def speak(text: str, voice: str, path: Path, rate: int = ESPEAK_RATE) -> Path:
+    """Write espeak-ng's ``voice`` reading ``text`` to ``path`` (a wav)."""
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        sys.exit("espeak-ng is not installed (apt-get install espeak-ng)")
+    subprocess.run([exe, "-v", voice, "-s", str(rate), "-w", str(path), text], check=True,
+                   capture_output=True, timeout=60)
+    return path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--table", default=str(DEFAULT_TABLE), help="cue table (default: %(default)s)")
+    p.add_argument("--json", default=None, help="also write the rows as JSON here")
+    p.add_argument("--pipeline-only", action="store_true", help="skip the diagnostic stages 1-4")
+    p.add_argument("--rate", type=int, default=ESPEAK_RATE, help="espeak-ng words per minute")
+    args = p.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    matcher = load_cue_matcher("curated")
+    tiny, base = load_speech_model("tiny.en", device="cpu"), load_speech_model("base", device="cpu")
+    cases = load_cue_table(args.table)
+    fallback = tuple(x for x in CUE_LANGUAGES if x != "en")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, c in enumerate(cases):
+            wav = speak(c.cue, c.kind, Path(tmp) / f"{i}.wav", args.rate)
+            row = {"kind": c.kind, "cue": c.cue, "accepted": list(c.accepted)}
+            if not args.pipeline_only:
+                t = transcribe(tiny, wav)
+                rt = matcher.match_transcript(t)
+                row["tiny"] = {"text": t.raw_text, "status": t.status, "understood": rt.understood,
+                               "right": is_right(matcher, rt, c.accepted)}
+                probs = _language_probs(base, wav, fallback)
+                ranked = sorted(probs, key=lambda k: -probs[k])
+                row["det"] = {"rank": ranked.index(c.kind) + 1 if c.kind in ranked else None,
+                              "p_true": probs.get(c.kind), "ranking": ranked}
+                tr = transcribe(base, wav, language=c.kind)
+                r_raw = matcher.match(tr.raw_text) if tr.raw_text else matcher.match("")
+                row["base"] = {"text": tr.raw_text, "status": tr.status, "logprob": tr.avg_logprob,
+                               "no_speech": tr.no_speech_prob, "right_raw": is_right(matcher, r_raw, c.accepted)}
+                tt = transcribe(base, wav, language=c.kind, task="translate")
+                r_tt = matcher.match(tt.raw_text) if tt.raw_text else matcher.match("")
+                row["translate"] = {"text": tt.raw_text, "status": tt.status,
+                                    "right": is_right(matcher, r_tt, c.accepted)}
+            t0 = time.perf_counter()
+            r = matcher.match_speech(wav, tiny, multilingual=base)
+            row["pipeline"] = {"transcript": r.transcript, "nodes": r.node_ids, "seconds": time.perf_counter() - t0,
+                               "language": getattr(r.speech, "language", None),
+                               "status": getattr(r.speech, "status", None),
+                               "right": is_right(matcher, r, c.accepted)}
+            rows.append(row)
+            _print_row(row)
+            sys.stdout.flush()
+    _print_summary(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+    return 0
+
+
+def _language_probs(model, wav, languages) -> dict[str, float]:
+    """Whisper's language probabilities for the clip, renormalised over ``languages``."""
+    import torch
+    import whisper
+
+    from hldemo.audio import load_audio
+
+    clip = load_audio(wav)
+    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(clip.samples)), n_mels=model.dims.n_mels)
+    with torch.no_grad():
+        _, probs = model.detect_language(mel[None])
+    total = sum(probs[0][k] for k in languages) or 1.0
+    return {k: probs[0][k] / total for k in languages}
+
+
+def _yn(x) -> str:
+    return "ok" if x else "--"
+
+
+def _print_row(row: dict) -> None:
+    pipe = row["pipeline"]
+    if "tiny" in row:
+        t, d, b, tt = row["tiny"], row["det"], row["base"], row["translate"]
+        print(f"{row['kind']} {row['cue']!r:28} | tiny {t['text']!r:22} understood={int(t['understood'])} "
+              f"| det rank {d['rank']} p={d['p_true']:.2f} ({'>'.join(d['ranking'])}) | base@true {b['text']!r:26} {b['status']:14} "
+              f"lp={b['logprob']:.2f} typed {_yn(b['right_raw'])} | translate {tt['text']!r:24} {_yn(tt['right'])} "
+              f"| PIPE {_yn(pipe['right'])} {pipe['language']} {pipe['transcript']!r} {pipe['nodes']} {pipe['seconds']:.1f}s")
+    else:
+        print(f"{_yn(pipe['right'])} {row['kind']} {row['cue']!r:28} -> {pipe['language']} {pipe['transcript']!r} "
+              f"{pipe['nodes']} ({pipe['status']}, {pipe['seconds']:.1f}s)")
+
+
+def _print_summary(rows: list[dict]) -> None:
+    n = len(rows)
+    pct = lambda k: f"{k}/{n} = {k / max(1, n):.1%}"  # noqa: E731
+    print("\n--- per stage ---")
+    if rows and "tiny" in rows[0]:
+        print("tiny.en 'understood' a foreign clip (base never runs):", pct(sum(r["tiny"]["understood"] for r in rows)),
+              " of which right:", sum(r["tiny"]["right"] for r in rows))
+        print("true language ranked 1st by base (de/fr/es):", pct(sum(r["det"]["rank"] == 1 for r in rows)),
+              "| in top 2:", pct(sum((r["det"]["rank"] or 9) <= 2 for r in rows)))
+        print("base@true-language transcript passes the checks:", pct(sum(r["base"]["status"] == "ok" for r in rows)),
+              " statuses:", {s: sum(r["base"]["status"] == s for r in rows) for s in {r["base"]["status"] for r in rows}})
+        print("typed matcher right on base@true raw transcript:", pct(sum(r["base"]["right_raw"] for r in rows)))
+        print("matcher right on base's English translation:", pct(sum(r["translate"]["right"] for r in rows)))
+    print("PIPELINE (match_speech) right:", pct(sum(r["pipeline"]["right"] for r in rows)),
+          "| by language:", {k: f"{sum(r['pipeline']['right'] for r in rows if r['kind'] == k)}/"
+                                f"{sum(r['kind'] == k for r in rows)}" for k in dict.fromkeys(r["kind"] for r in rows)})
+    secs = [r["pipeline"]["seconds"] for r in rows]
+    print(f"seconds per spoken cue (match_speech): mean {sum(secs) / max(1, n):.2f}, max {max(secs, default=0):.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

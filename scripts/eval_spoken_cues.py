@@ -38,8 +38,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hldemo.cues import is_right, load_cue_matcher, load_cue_table  # noqa: E402
-from hldemo.speech import CUE_LANGUAGES, load_speech_model, transcribe  # noqa: E402
+from hldemo.cues.matcher import is_right, load_cue_matcher, load_cue_table  # noqa: E402
+from hldemo.cues.speech import CUE_LANGUAGES, load_speech_model, transcribe  # noqa: E402
 
 DEFAULT_TABLE = ROOT / "tests" / "tables" / "languages.tsv"
 ESPEAK_RATE = 130  # words per minute, as the test speaks them
@@ -60,6 +60,8 @@ def main(argv=None) -> int:
     p.add_argument("--table", default=str(DEFAULT_TABLE), help="cue table (default: %(default)s)")
     p.add_argument("--json", default=None, help="also write the rows as JSON here")
     p.add_argument("--pipeline-only", action="store_true", help="skip the diagnostic stages 1-4")
+    p.add_argument("--negatives", action="store_true",
+                   help="also run the animal sounds of examples/sounds (they must select nothing)")
     p.add_argument("--rate", type=int, default=ESPEAK_RATE, help="espeak-ng words per minute")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -94,12 +96,21 @@ def main(argv=None) -> int:
             r = matcher.match_speech(wav, tiny, multilingual=base)
             row["pipeline"] = {"transcript": r.transcript, "nodes": r.node_ids, "seconds": time.perf_counter() - t0,
                                "language": getattr(r.speech, "language", None),
-                               "status": getattr(r.speech, "status", None),
+                               "status": str(getattr(r.speech, "status", None)),
                                "right": is_right(matcher, r, c.accepted)}
             rows.append(row)
             _print_row(row)
             sys.stdout.flush()
     _print_summary(rows)
+    if args.negatives:  # non-speech must stay "not understood" through the whole speech path
+        sounds = sorted((ROOT / "examples" / "sounds" / "farm-animals").glob("*.ogg"))
+        wrong = 0
+        for path in sounds:
+            r = matcher.match_speech(path, tiny, multilingual=base)
+            wrong += bool(r.node_ids)
+            print(f"{'FALSE' if r.node_ids else 'ok   '} {path.name}: heard {r.transcript!r} -> {r.node_ids}"
+                  f" ({getattr(r.speech, 'status', None)}, {getattr(r.speech, 'language', None)})")
+        print(f"non-speech clips (animal sounds) that selected something: {wrong}/{len(sounds)}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=1))
     return 0
@@ -110,7 +121,7 @@ def _language_probs(model, wav, languages) -> dict[str, float]:
     import torch
     import whisper
 
-    from hldemo.audio import load_audio
+    from hldemo.cues.audio import load_audio
 
     clip = load_audio(wav)
     mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(clip.samples)), n_mels=model.dims.n_mels)
@@ -150,6 +161,11 @@ def _print_summary(rows: list[dict]) -> None:
               " statuses:", {s: sum(r["base"]["status"] == s for r in rows) for s in {r["base"]["status"] for r in rows}})
         print("typed matcher right on base@true raw transcript:", pct(sum(r["base"]["right_raw"] for r in rows)))
         print("matcher right on base's English translation:", pct(sum(r["translate"]["right"] for r in rows)))
+    print("pipeline: language heard = the cue's:", pct(sum(r["pipeline"]["language"] == r["kind"] for r in rows)),
+          "| statuses:", {s: sum(r["pipeline"]["status"] == s for r in rows)
+                          for s in sorted({str(r["pipeline"]["status"]) for r in rows})})
+    print("pipeline: wrong selections (something selected, not right):",
+          pct(sum(bool(r["pipeline"]["nodes"]) and not r["pipeline"]["right"] for r in rows)))
     print("PIPELINE (match_speech) right:", pct(sum(r["pipeline"]["right"] for r in rows)),
           "| by language:", {k: f"{sum(r['pipeline']['right'] for r in rows if r['kind'] == k)}/"
                                 f"{sum(r['kind'] == k for r in rows)}" for k in dict.fromkeys(r["kind"] for r in rows)})

@@ -52,6 +52,7 @@ import difflib
 import hashlib
 import json
 import logging
+import math
 import re
 import sys
 import threading
@@ -143,7 +144,12 @@ HINTS_FILE = LEXICON_DIR / "hints.json"
 EXPLAIN_FLOOR = 0.65
 EXPLAIN_BAND = 0.10
 EXPLAIN_MARGIN = 0.05
-LANGUAGE_TRIES = 2  # spoken cues: languages a multilingual Whisper transcribes in, likeliest first
+LANGUAGE_TRIES = 2  # spoken cues: languages a multilingual Whisper transcribes in, likeliest first (the
+#                     third changed none of the 48 results of languages.tsv and costs a decoding)
+FALLBACK_MAX_TOKENS = 24  # the fallback's token cap: a foreign cue is a few words, and each wrong language
+#                            decodes garbage up to the cap
+FALLBACK_LOGPROB = -1.5  # the fallback's low-confidence line: base's right transcripts of short foreign
+#                          cues lie between -0.3 and -1.5 (Whisper's usual -1.0 rejects 'Katze.', 'Einer Kuh.')
 FRAME_MIX = 0.5  # a use description's score: max(whole, FRAME_MIX * use alone + (1 - FRAME_MIX) * whole)
 
 # English words that build cues without naming anything (besides _STOPWORDS and the hierarchy's names)
@@ -328,6 +334,14 @@ def load_embedder(name_or_path: str | Path | None = None, device: str = "cpu"):
             _EMBEDDERS[key] = model
             log.info("loaded cue embedder %s in %.2f s", name_or_path, time.perf_counter() - t0)
         return _EMBEDDERS[key]
+
+
+def _belief(transcript) -> float:
+    """How much Whisper believes a transcript in its language: mean log-probability plus the log of
+    the language's detected probability (errors last)."""
+    if transcript.avg_logprob is None:
+        return -math.inf
+    return transcript.avg_logprob + math.log(max(transcript.language_probability or 1.0, 1e-6))
 
 
 def _encode(model, texts: Sequence[str], threads: int | None = None) -> np.ndarray:
@@ -535,6 +549,7 @@ class CueMatcher:
         self._english = frozenset(w for k in list(self._exact) + list(self._plural) for w in k.split()) | \
             _STOPWORDS | _GRAMMAR
         self.translator = load_translator() if translate else None
+        self._speech_vocabularies: dict = {}  # language -> hldemo.speech.Vocabulary, built on first use
         self._query_cache: dict[str, np.ndarray] = {}
         self.load_seconds = time.perf_counter() - t0
         log.info("cue matcher for '%s': %d nodes, %d texts, %.2f s", h.id, len(self._node_ids),
@@ -872,8 +887,11 @@ class CueMatcher:
         the matcher understands and a ``multilingual`` model (Whisper base) is given, that model
         detects the clip's language among the other languages of :data:`hldemo.cues.speech.CUE_LANGUAGES`
         (all of them when ``model`` is multilingual itself) and transcribes it in its ``tries``
-        likeliest ones; the first transcript understood wins (German, French and Spanish ones are
-        read into English by :mod:`hldemo.cues.translate`).
+        likeliest ones, each decoded with beam search held to the words the matcher reads in that
+        language (:class:`hldemo.cues.speech.Vocabulary` of
+        :meth:`hldemo.cues.translate.Translator.spoken_forms`); the transcript Whisper believes most
+        (:func:`_belief`) is matched (German, French and Spanish ones are read into English by
+        :mod:`hldemo.cues.translate`).
 
         Returns:
             The :class:`CueResult` (``transcript``: what was heard; ``notes``: in which language).
@@ -892,9 +910,20 @@ class CueMatcher:
                 continue
             n = tries if getattr(m, "is_multilingual", False) else 1
             # a fallback after an English model heard nothing understood tries the other languages
-            langs = CUE_LANGUAGES if i == 0 or getattr(model, "is_multilingual", False) else \
-                tuple(x for x in CUE_LANGUAGES if x != "en")
-            for tr in transcribe_languages(m, audio, tries=n, languages=langs):
+            fallback = i == 1 and not getattr(model, "is_multilingual", False)
+            langs = tuple(x for x in CUE_LANGUAGES if x != "en") if fallback else CUE_LANGUAGES
+            if fallback:
+                # short foreign cues: held to the words the matcher reads in each language, and the
+                # language whose text the model believes most (its detection as a prior) wins; the
+                # first understood would let garbage in a wrong language select something
+                transcripts = sorted(transcribe_languages(m, audio, tries=n, languages=langs,
+                                                          vocabularies=self._vocabularies(langs),
+                                                          max_tokens=FALLBACK_MAX_TOKENS,
+                                                          logprob_threshold=FALLBACK_LOGPROB),
+                                     key=_belief, reverse=True)[:1]
+            else:
+                transcripts = transcribe_languages(m, audio, tries=n, languages=langs)
+            for tr in transcripts:
                 r = self.match_transcript(tr)
                 r.transcript = tr.text if tr.understood else tr.raw_text
                 r.speech = tr
@@ -907,6 +936,18 @@ class CueMatcher:
                 if tr.status in ("error", "silent", "no_speech"):  # nothing another model could hear
                     return r
         return first if first is not None else self.match("")
+
+    def _vocabularies(self, languages: Sequence[str]) -> dict:
+        """:class:`hldemo.speech.Vocabulary` of each non-English language the translator reads (built once)."""
+        from .speech import Vocabulary
+
+        if self.translator is None:
+            return {}
+        cache = self._speech_vocabularies
+        for lang in languages:
+            if lang not in cache and lang in self.translator.lists:
+                cache[lang] = Vocabulary(self.translator.spoken_forms(lang))
+        return {lang: cache[lang] for lang in languages if lang in cache}
 
     def match_transcript(self, transcript) -> CueResult:
         """Match a :class:`hldemo.cues.speech.Transcript`; a transcript with no usable speech gives a

@@ -96,9 +96,12 @@ from hldemo.cues.speech import Vocabulary, transcribe_languages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ESPEAK = shutil.which("espeak-ng")
-# Measured with scripts/eval_spoken_cues.py (espeak-ng, 130 words a minute): see SPOKEN_MEASURED.
-SPOKEN_MEASURED = None
-SPOKEN_FLOOR = 0.12
+# Measured by scripts/eval_spoken_cues.py: 12/48 = 25.0 % right, 4/48 wrong selections (before the
+# vocabulary-held decoding: 8/48 right, 5 wrong). Far below the 90 % aimed at: Whisper base scores the
+# true text of espeak-ng's French below other texts (scripts/eval_spoken_cues.py shows it per clip).
+# One clip of slack each for CPU float differences between machines.
+SPOKEN_FLOOR = 11 / 48
+SPOKEN_MAX_WRONG = 5
 
 
 def _speak(case, path):
@@ -136,10 +139,11 @@ def test_english_speech_stays_with_tiny_en(cue_matcher, whisper_tiny, whisper_ba
 def test_spoken_language_table(cue_matcher, spoken_table):
     rows = [(c.kind, c.cue, r.transcript, r.node_ids, is_right(cue_matcher, r, c.accepted)) for c, r in spoken_table]
     right = sum(row[-1] for row in rows)
-    print(f"spoken non-English cues: {right}/{len(rows)} = {right / len(rows):.1%}")
+    wrong = sum(bool(row[3]) and not row[-1] for row in rows)  # a wrong selection is worse than none
+    print(f"spoken non-English cues: {right}/{len(rows)} = {right / len(rows):.1%}, {wrong} wrong selections")
     for row in rows:
         print(("ok  " if row[-1] else "MISS"), *row[:-1])
-    assert right / len(rows) >= SPOKEN_FLOOR
+    assert right / len(rows) >= SPOKEN_FLOOR and wrong <= SPOKEN_MAX_WRONG
 
 
 def test_spoken_cues_read_as_their_language(cue_matcher, spoken_table):

@@ -8,8 +8,9 @@ through the speech path of :meth:`hldemo.cues.CueMatcher.match_speech`, stage by
 2. ``det``: the rank (1 = likeliest) of the clip's true language in Whisper base's language
    detection among the fallback languages (de/fr/es), and its probability;
 3. ``base@true``: base decoding in the true language (task=transcribe): the raw text, the status of
-   the no-speech / hallucination / low-confidence checks, and whether the typed matcher on the raw
-   text is right (what a perfect language detection and no checks would give);
+   the no-speech / hallucination / low-confidence checks, whether the typed matcher on the raw text
+   is right (what a perfect language detection and no checks would give), and base's mean
+   log-probability of the cue's own text (below the transcript's: base prefers another text);
 4. ``translate``: base translating to English from the true language, and whether the matcher on it
    is right (Whisper's own translation instead of the FreeDict word lists);
 5. ``pipeline``: the real :meth:`match_speech` result and its seconds.
@@ -87,7 +88,8 @@ def main(argv=None) -> int:
                 tr = transcribe(base, wav, language=c.kind)
                 r_raw = matcher.match(tr.raw_text) if tr.raw_text else matcher.match("")
                 row["base"] = {"text": tr.raw_text, "status": tr.status, "logprob": tr.avg_logprob,
-                               "no_speech": tr.no_speech_prob, "right_raw": is_right(matcher, r_raw, c.accepted)}
+                               "no_speech": tr.no_speech_prob, "right_raw": is_right(matcher, r_raw, c.accepted),
+                               "true_logprob": _true_text_logprob(base, wav, c.kind, c.cue)}
                 tt = transcribe(base, wav, language=c.kind, task="translate")
                 r_tt = matcher.match(tt.raw_text) if tt.raw_text else matcher.match("")
                 row["translate"] = {"text": tt.raw_text, "status": tt.status,
@@ -131,6 +133,26 @@ def _language_probs(model, wav, languages) -> dict[str, float]:
     return {k: probs[0][k] / total for k in languages}
 
 
+def _true_text_logprob(model, wav, language: str, text: str) -> float:
+    """Whisper's mean log-probability of the cue's own text (best of its casings and end marks): when
+    it is below that of what Whisper decodes, no search over texts can make Whisper choose the cue."""
+    import torch
+    import whisper
+    from whisper.tokenizer import get_tokenizer
+
+    from hldemo.cues.audio import load_audio
+    from hldemo.cues.speech import _sequence_logprob
+
+    tok = get_tokenizer(True, language=language, task="transcribe")
+    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(load_audio(wav).samples)),
+                                      n_mels=model.dims.n_mels)
+    with torch.no_grad():
+        features = model.encoder(mel[None])[0]
+        return max(_sequence_logprob(model, features, tok.sot_sequence_including_notimestamps, tok.encode(f" {v}{end}"),
+                                     tok.eot)
+                   for v in {text, text[:1].upper() + text[1:]} for end in ("", ".", "!"))
+
+
 def _yn(x) -> str:
     return "ok" if x else "--"
 
@@ -141,7 +163,7 @@ def _print_row(row: dict) -> None:
         t, d, b, tt = row["tiny"], row["det"], row["base"], row["translate"]
         print(f"{row['kind']} {row['cue']!r:28} | tiny {t['text']!r:22} understood={int(t['understood'])} "
               f"| det rank {d['rank']} p={d['p_true']:.2f} ({'>'.join(d['ranking'])}) | base@true {b['text']!r:26} {b['status']:14} "
-              f"lp={b['logprob']:.2f} typed {_yn(b['right_raw'])} | translate {tt['text']!r:24} {_yn(tt['right'])} "
+              f"lp={b['logprob']:.2f} (cue's own text {b['true_logprob']:.2f}) typed {_yn(b['right_raw'])} | translate {tt['text']!r:24} {_yn(tt['right'])} "
               f"| PIPE {_yn(pipe['right'])} {pipe['language']} {pipe['transcript']!r} {pipe['nodes']} {pipe['seconds']:.1f}s")
     else:
         print(f"{_yn(pipe['right'])} {row['kind']} {row['cue']!r:28} -> {pipe['language']} {pipe['transcript']!r} "
@@ -159,6 +181,8 @@ def _print_summary(rows: list[dict]) -> None:
               "| in top 2:", pct(sum((r["det"]["rank"] or 9) <= 2 for r in rows)))
         print("base@true-language transcript passes the checks:", pct(sum(r["base"]["status"] == "ok" for r in rows)),
               " statuses:", {s: sum(r["base"]["status"] == s for r in rows) for s in {r["base"]["status"] for r in rows}})
+        print("base believes the cue's own text at least as much as its greedy transcript (within 0.05):",
+              pct(sum(r["base"]["true_logprob"] >= r["base"]["logprob"] - 0.05 for r in rows)))
         print("typed matcher right on base@true raw transcript:", pct(sum(r["base"]["right_raw"] for r in rows)))
         print("matcher right on base's English translation:", pct(sum(r["translate"]["right"] for r in rows)))
     print("pipeline: language heard = the cue's:", pct(sum(r["pipeline"]["language"] == r["kind"] for r in rows)),

@@ -96,12 +96,14 @@ from hldemo.cues.speech import Vocabulary, transcribe_languages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ESPEAK = shutil.which("espeak-ng")
-# Measured by scripts/eval_spoken_cues.py: 12/48 = 25.0 % right, 4/48 wrong selections (before the
-# vocabulary-held decoding: 8/48 right, 5 wrong). Far below the 90 % aimed at: Whisper base scores the
-# true text of espeak-ng's French below other texts (scripts/eval_spoken_cues.py shows it per clip).
-# One clip of slack each for CPU float differences between machines.
-SPOKEN_FLOOR = 11 / 48
-SPOKEN_MAX_WRONG = 5
+# scripts/eval_spoken_cues.py measures the whole table: 12/48 = 25.0 % right, 4/48 wrong selections
+# (before the vocabulary-held decoding: 8/48 right, 5 wrong), far below the 90 % aimed at: Whisper base
+# believes other texts more than espeak-ng's French. The test speaks every other row (8 per language,
+# ~2 min: each clip costs ~4 s on one core): measured 6/24 right, 3/24 wrong there; one clip of slack
+# each for CPU float differences between machines.
+SPOKEN_CUES = LANGUAGE_CUES[::2]
+SPOKEN_FLOOR = 5 / 24
+SPOKEN_MAX_WRONG = 4
 
 
 def _speak(case, path):
@@ -112,13 +114,13 @@ def _speak(case, path):
 
 @pytest.fixture(scope="module")
 def spoken_table(cue_matcher, whisper_tiny, whisper_base, tmp_path_factory):
-    """Every cue of languages.tsv spoken by espeak-ng and matched once: (case, result) pairs."""
+    """Every other cue of languages.tsv spoken by espeak-ng and matched once: (case, result) pairs."""
     if ESPEAK is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
     folder = tmp_path_factory.mktemp("spoken")
     return [(case, cue_matcher.match_speech(_speak(case, folder / f"{i}.wav"), whisper_tiny,
                                             multilingual=whisper_base))
-            for i, case in enumerate(LANGUAGE_CUES)]
+            for i, case in enumerate(SPOKEN_CUES)]
 
 
 def test_spoken_german_example_clip(cue_matcher, whisper_tiny, whisper_base):
@@ -162,6 +164,7 @@ def test_vocabulary_allows_only_its_words():
     assert v.allows(" Zeig mir das Pf") and not v.allows(" Zeig mir das Pf", complete=True)
     assert not v.allows("Ciao !") and not v.allows("Zeig mich") and not v.allows("", complete=True)
     assert not v.allows("Pferd\u0bcd\u0b82")  # only Latin accents are ignored, not any combining mark
+    assert v.allows(" ¡") and not v.allows(" ....")  # no text of punctuation alone
 
 
 def test_spoken_forms_cover_what_the_translator_reads():
@@ -184,4 +187,4 @@ def test_constrained_decoding_spells_vocabulary_words(whisper_base):
     assert any("vocabulary" in n for n in held.notes) and held.understood
     english = next(transcribe_languages(whisper_base, ROOT / "examples" / "speech" / "show_me_the_cat.wav",
                                         language="de", vocabularies={"de": vocabulary}))
-    assert english.avg_logprob < held.avg_logprob - 1 and not english.understood  # forced into German words
+    assert not english.understood  # "show me the cat" held to four German words: nothing usable

@@ -549,7 +549,7 @@ class CueMatcher:
         self._english = frozenset(w for k in list(self._exact) + list(self._plural) for w in k.split()) | \
             _STOPWORDS | _GRAMMAR
         self.translator = load_translator() if translate else None
-        self._speech_vocabularies: dict = {}  # language -> hldemo.speech.Vocabulary, built on first use
+        self._speech_vocabularies: dict = {}  # language -> hldemo.cues.speech.Vocabulary, built on first use
         self._query_cache: dict[str, np.ndarray] = {}
         self.load_seconds = time.perf_counter() - t0
         log.info("cue matcher for '%s': %d nodes, %d texts, %.2f s", h.id, len(self._node_ids),
@@ -938,7 +938,7 @@ class CueMatcher:
         return first if first is not None else self.match("")
 
     def _vocabularies(self, languages: Sequence[str]) -> dict:
-        """:class:`hldemo.speech.Vocabulary` of each non-English language the translator reads (built once)."""
+        """:class:`hldemo.cues.speech.Vocabulary` of each non-English language the translator reads (built once)."""
         from .speech import Vocabulary
 
         if self.translator is None:

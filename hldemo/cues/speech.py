@@ -69,6 +69,7 @@ CONSTRAINED_BEAM = 2  # beams of a constrained decoding: 5 beams got the same 12
 #                        languages.tsv right, at ~4x the time
 CONSTRAINED_TOP_K = 512  # per step, the likeliest tokens checked against the vocabulary (all others
 #                          are dropped: checking all 51 865 each step costs ~0.5 s a beam on a CPU)
+MAX_LEADING_MARKS = 2  # punctuation a constrained text may start with ("¡", "...")
 _ASCII_SEPARATORS = tuple(c.encode() for c in " .,!?;:\"'()-")
 _SEPARATORS = re.compile(r"[\s.,!?;:¿¡\"'’()\-]+")  # between words ("montre-moi", "l'avion")
 
@@ -186,6 +187,8 @@ class Vocabulary:
         *done, last = _SEPARATORS.split(_fold(text))
         if any(w and w not in self.words for w in done):
             return False
+        if not any(done + [last]) and len(text.strip()) > MAX_LEADING_MARKS:
+            return False  # punctuation alone ("...."): a forced text must not loop on it
         if complete:
             return (last == "" or last in self.words) and any(done + [last])
         return last == "" or last in self.prefixes

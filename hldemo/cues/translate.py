@@ -46,8 +46,8 @@ _UMLAUT = str.maketrans("äöü", "aou")
 _CLITICS = {"fr": ("moi", "toi", "nous", "vous", "le", "la", "les", "lui", "leur"),
             "es": ("me", "nos", "lo", "la", "los", "las", "le", "les")}
 _ELISIONS = {"fr": ("l", "d", "j", "m", "n", "s", "t", "c", "qu")}  # "l'avion", "qu'il"
-_CLITIC = re.compile(r"^(?P<verb>[^\W\d_]+?)(?:-(?P<fr>moi|toi|nous|vous|le|la|les|lui|leur)|"
-                     r"(?P<es>me|nos|lo|la|los|las|le|les))$")
+_CLITIC = re.compile(rf"^(?P<verb>[^\W\d_]+?)(?:-(?P<fr>{'|'.join(_CLITICS['fr'])})|"
+                     rf"(?P<es>{'|'.join(_CLITICS['es'])}))$")
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?(?:-[^\W\d_]+)*|\d+|[^\w\s]")
 
 
@@ -140,7 +140,7 @@ class Translator:
         """The word forms :meth:`lookup` reads in ``lang``: each listed word, its inflections (the
         inverse of :data:`_INFLECTIONS`), French clitic pronouns and elisions ("montre-moi",
         "l'avion") and Spanish imperatives with clitics ("muéstrame"). Umlauts and accents are left
-        out: whoever compares these forms ignores them (:class:`hldemo.speech.Vocabulary`)."""
+        out: whoever compares these forms ignores them (:class:`hldemo.cues.speech.Vocabulary`)."""
         forms = set(_CLITICS.get(lang, ())) | set(_ELISIONS.get(lang, ()))
         for word in self.lists.get(lang, {}):
             for strip, add in _INFLECTIONS.get(lang, (("", ""),)):

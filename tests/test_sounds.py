@@ -12,10 +12,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hldemo.cues.sounds import (
+    MIN_HELD_OUT_TOP1,
+    SoundGuess,
+    clip_features,
+    clip_source,
+    evaluate_held_out,
+    load_features,
+    load_sound_classifier,
+    load_sound_spec,
+    missing_clips,
+    spec_digest,
+    train_sound_classifier,
+    training_clips,
+)
 from hldemo.errors import AudioError, CheckpointError, HierarchyError
-from hldemo.cues.sounds import (MIN_HELD_OUT_TOP1, SoundGuess, clip_features, clip_source, evaluate_held_out, load_features,
-                           load_sound_classifier, load_sound_spec, missing_clips, spec_digest, train_sound_classifier,
-                           training_clips)
 
 SPEC = load_sound_spec()
 ROOT = Path(SPEC["root"])

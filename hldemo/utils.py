@@ -71,6 +71,12 @@ def sha256_file(paths: str | Path | Iterable[str | Path], chunk: int = 1 << 22) 
     return h.hexdigest()
 
 
+def error_line(e: BaseException, n: int = 300) -> str:
+    """The first line of an exception's message (its type's name when empty), cut to ``n`` characters."""
+    lines = str(e).strip().splitlines()
+    return lines[0][:n] if lines else type(e).__name__
+
+
 def clip_text(text: object, n: int = 60) -> str:
     """``text`` on one line, cut to ``n`` characters with an ellipsis (for labels and messages)."""
     text = " ".join(str(text).split())

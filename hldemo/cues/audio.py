@@ -25,6 +25,7 @@ from typing import Any, Union
 import numpy as np
 
 from ..errors import AudioError
+from ..utils import error_line
 
 TARGET_SAMPLE_RATE = 16_000
 MAX_SECONDS = 30.0  # Whisper's window; longer audio is cut with a message
@@ -109,13 +110,8 @@ def _read_file(source: str | Path | bytes | bytearray) -> tuple[int, np.ndarray]
         data, rate = sf.read(handle, dtype="float32", always_2d=True)
     except Exception as e:  # soundfile raises LibsndfileError/RuntimeError/TypeError for bad data
         raise AudioError(
-            f"cannot read {label}: not a readable wav/ogg/flac/mp3 file ({_first_line(e)})") from e
+            f"cannot read {label}: not a readable wav/ogg/flac/mp3 file ({error_line(e, 200)})") from e
     return int(rate), data
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:200] if text else type(e).__name__
 
 
 def _to_float(array: np.ndarray) -> np.ndarray:

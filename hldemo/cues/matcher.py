@@ -924,12 +924,10 @@ class CueMatcher:
             else:
                 transcripts = transcribe_languages(m, audio, tries=n, languages=langs)
             for tr in transcripts:
-                r = self.match_transcript(tr)
-                r.transcript = tr.text if tr.understood else tr.raw_text
-                r.speech = tr
+                r = self.match_transcript(tr)  # carries tr as r.speech, and what was heard
                 if tr.language:
                     p = f", {tr.language_probability:.0%} likely" if tr.language_probability is not None else ""
-                    r.notes.insert(0, f"speech: language '{tr.language}'{p}, {tr.status}, {tr.seconds:.2f} s")
+                    r.notes.insert(0, f"speech: language '{tr.language}'{p}, {tr.status}")  # its time: r.speech.seconds
                 if r.understood:
                     return r
                 first = first or r

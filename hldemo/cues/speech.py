@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from ..errors import AudioError, CheckpointError
-from ..utils import clip_text, limit_torch_threads
+from ..utils import clip_text, error_line, limit_torch_threads
 from .audio import AudioSource, load_audio
 from .whisper_weights import OFFLINE_MODELS, converted_checkpoint, offline_checkpoint, offline_models, package_file
 
@@ -143,19 +143,15 @@ def load_speech_model(name_or_path: str | Path = DEFAULT_SPEECH_MODEL, device: s
             model = whisper.load_model(str(checkpoint), device=device)
         except (RuntimeError, OSError, ValueError, KeyError, TypeError) as e:
             where = "download" if checkpoint == name else "load"
-            raise CheckpointError(f"cannot {where} Whisper model '{name}': {_short(e)}"
+            raise CheckpointError(f"cannot {where} Whisper model '{name}': {error_line(e)}"
                                   + (f" (offline models: {offline_models()})" if where == "download" else "")) from e
         except Exception as e:  # urllib errors, unpickling errors...
-            raise CheckpointError(f"cannot load Whisper model '{name}': {_short(e)}") from e
+            raise CheckpointError(f"cannot load Whisper model '{name}': {error_line(e)}") from e
         _alignment_heads(model, config if config and config.is_file() else None)
         model.eval()
         log.info("loaded Whisper %s on %s in %.2f s", name, device, time.perf_counter() - t0)
         _MODELS[key] = model
         return model
-
-
-def _short(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
 
 
 # --- transcription -------------------------------------------------------------------------------
@@ -423,7 +419,7 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
                 probs = {k: v / total for k, v in sorted(probs.items(), key=lambda kv: -kv[1])}
     except Exception as e:  # a broken model or an out-of-memory error: report, don't crash the app
         log.exception("Whisper encoding failed")
-        yield Transcript(status="error", message=f"Speech recognition failed: {_short(e)}",
+        yield Transcript(status="error", message=f"Speech recognition failed: {error_line(e)}",
                          seconds=time.perf_counter() - t0, **base)
         return
     candidates = [language] if language is not None else list(probs)[:max(1, tries)]
@@ -438,7 +434,7 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
                 result = _decode(model, features, options, vocabulary)
         except Exception as e:
             log.exception("Whisper decoding failed")
-            yield Transcript(status="error", message=f"Speech recognition failed: {_short(e)}",
+            yield Transcript(status="error", message=f"Speech recognition failed: {error_line(e)}",
                              seconds=time.perf_counter() - t0, **base)
             return
         seconds = time.perf_counter() - t0  # cumulative: what this transcript cost, encoding included

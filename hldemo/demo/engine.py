@@ -145,7 +145,6 @@ class DemoEngine:
             self.experts = ExpertCache(self.model, expert_cache_size)
 
         step(0.85, "counting MACs and parameters", costs)
-        self.nhl_macs, self.nhl_params = self.experts.full.macs, self.experts.full.params
         self._lock = threading.Lock()
         self._export_lock = threading.Lock()  # one zip written at a time
         self._export_dir = Path(tempfile.mkdtemp(prefix="hldemo-experts-"))
@@ -345,7 +344,7 @@ class DemoEngine:
         result.expert_attention = self._top(attention_logits, target.categories, top_k)
         result.costs = [
             self._cost("teacher", self.teacher_macs, self.teacher_params, ms["teacher"], ms["teacher"]),
-            self._cost("full NHL", self.nhl_macs, self.nhl_params, ms["full NHL"], ms["teacher"]),
+            self._cost("full NHL", self.experts.full.macs, self.experts.full.params, ms["full NHL"], ms["teacher"]),
             self._cost("expert", entry.macs, entry.params, ms["expert"], ms["teacher"]),
         ]
         result.ok = True
@@ -482,7 +481,8 @@ class DemoEngine:
             if cached is not None and cached.exists() and folder is None:
                 self._exports.move_to_end(digest)
                 return cached
-        expert = self.experts.get(key).model
+        entry = self.experts.get(key)
+        expert = entry.model
         names = [self.name(n) for n in result.selection] or [self.name(w) for w in key[:3]]
         config = dict(self.model.config)
         config.update(name=f"{config.get('name', 'nhl')}-expert-{digest}",
@@ -491,8 +491,7 @@ class DemoEngine:
                       expert_of=self.checkpoint, expert_selection=list(result.selection))
         base = Path(folder) if folder is not None else self._export_dir
         zip_path = base / f"hldemo-expert-{len(key)}cats-{digest}.zip"
-        readme = render.export_readme(names, len(key), self.checkpoint, config.get("backbone"),
-                                      self.experts.get(key).macs / 1e9)
+        readme = render.export_readme(names, len(key), self.checkpoint, config.get("backbone"), entry.macs / 1e9)
         with self._export_lock:
             save_model_zip(NHL(expert.trunk, expert.head, self.hierarchy, config), zip_path, readme)
         if folder is None:

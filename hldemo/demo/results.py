@@ -111,5 +111,4 @@ def answer_of(details: dict) -> dict:
     d["cue"] = {k: v for k, v in d["cue"].items() if k != "ms"}
     if d["cue"].get("speech"):
         d["cue"]["speech"] = {k: v for k, v in d["cue"]["speech"].items() if k != "seconds"}
-    d["cue"]["notes"] = [n for n in d["cue"]["notes"] if not n.startswith("speech: language")]  # holds seconds
     return d

@@ -43,6 +43,7 @@ EVAL_SETS = (("ImageNet samples, held out (1 photo per class)", "imagenet-sample
 GAINS = (1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 2.0, 3.0)
 WRONG_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.999, 1.0)
 CAT_NODE = "domestic_cat"
+RESTRICTED_TOP = 5  # restricted agreement counts photos whose teacher top-5 holds one of the expert's categories
 BATCH = 32
 
 
@@ -102,6 +103,30 @@ def _pooled(nodes: list[dict]) -> dict:
             "expert_top1": correct("expert_top1") / n if n else None,
             "teacher_top1": correct("teacher_top1") / n if n else None,
             "nodes_expert_at_least_teacher": sum(e["expert_top1"] >= e["teacher_top1"] for e in nodes)}
+
+
+def restricted_agreement(expert_logits: torch.Tensor, teacher_logits: torch.Tensor, columns, top: int = RESTRICTED_TOP) -> tuple[float, int]:
+    """How often an expert ranks first what the teacher ranks first among the expert's categories.
+
+    Counted on the photos where the expert is the one to ask: those whose teacher top-``top`` holds
+    one of its categories (issue #20's "restricted agreement").
+
+    Args:
+        expert_logits: (N, k) logits of the expert over its own categories.
+        teacher_logits: (N, C) the teacher's logits over all its categories.
+        columns: the teacher's column of each of the expert's k categories.
+
+    Returns:
+        (agreement, photos counted); agreement is NaN when no photo counts.
+    """
+    columns = torch.as_tensor(columns)
+    teacher_top = teacher_logits.topk(min(top, teacher_logits.shape[1]), dim=1).indices
+    rows = torch.isin(teacher_top, columns).any(1)
+    n = int(rows.sum())
+    if not n:
+        return float("nan"), 0
+    same = expert_logits[rows].argmax(1) == teacher_logits[rows][:, columns].argmax(1)
+    return float(same.float().mean()), n
 
 
 def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:

@@ -11,7 +11,7 @@ from hldemo.errors import CheckpointError, EmptySelectionError, InputError, Unkn
 from hldemo.net.backbone import check_image_tensor, load_teacher
 from hldemo.net.expert import build_expert
 from hldemo.net.flops import count_macs, count_params
-from hldemo.net.variants import build_nhl, get_config, list_variants
+from hldemo.net.variants import build_nhl, get_config, list_variants, validate_config
 
 CATS = ["n02123045", "n02123159", "n02123394", "n02123597", "n02124075"]
 TOL = 1e-4
@@ -207,3 +207,88 @@ def test_head_from_pooled_level1_equals_the_full_pass(nhl_random):
         assert torch.allclose(full, resumed, atol=1e-4)
         with pytest.raises(InputError, match="before level 2"):
             nhl_random.head(pooled, {"dog": 2.0}, start=1)
+
+
+def _ragged_config() -> dict:
+    """The default variant with level-1 branches of three shapes: other depths, widths and outputs."""
+    config = get_config("nhl_lite0")
+    config["branch_overrides"] = [
+        {"level": 1, "nodes": ["carnivores"], "ops": [
+            {"type": "mbconv", "depth": 2, "hidden": [96, 64], "out": 160, "kernel": 3, "stride": 1},
+            {"type": "pointwise", "out": 512}]},
+        {"level": 1, "nodes": ["primates", "food"], "ops": [
+            {"type": "mbconv", "depth": 1, "hidden": 128, "out": 320, "kernel": 3, "stride": 1},
+            {"type": "pointwise", "out": 256}]}]
+    return config
+
+
+@pytest.fixture(scope="module")
+def nhl_ragged(teacher):
+    torch.manual_seed(1)
+    return build_nhl(_ragged_config(), teacher=teacher).eval()
+
+
+def test_ragged_branches_build_cut_and_save(tmp_path, nhl_ragged, teacher):
+    """Per-group depths and widths (issue #20): experts are the full model's own cut-outs, narrower
+    branches cost less, and experts of any mix of branch shapes save and load."""
+    from hldemo.net.checkpoint import load_model, save_model
+
+    x = torch.randn(2, 3, 224, 224)
+    with torch.inference_mode():
+        full = nhl_ragged(x)
+    assert full.shape == (2, 1000) and torch.isfinite(full).all()
+    for items in (["domestic cat"], "carnivores", ["primates", "dog"], "food", random.Random(0).sample(nhl_ragged.categories, 30)):
+        expert = _check_expert(nhl_ragged, items, x, full)
+        folder = save_model(expert, tmp_path / str(len(expert.categories)), dtype=torch.float32)
+        with torch.inference_mode():
+            assert torch.allclose(load_model(folder, teacher=teacher)(x), expert(x), atol=1e-5)
+    narrow, wide = build_expert(nhl_ragged, "carnivores"), build_expert(nhl_ragged, "reptiles_amphibians")
+    assert count_macs(narrow) < count_macs(wide) and count_params(narrow) < count_params(wide)
+    save_model(nhl_ragged, tmp_path / "full", dtype=torch.float32)
+    with torch.inference_mode():
+        assert torch.equal(load_model(tmp_path / "full", teacher=teacher)(x), full)
+
+
+def test_ragged_attention_and_write_back(nhl_ragged, teacher):
+    x = torch.randn(2, 3, 224, 224)
+    with torch.inference_mode():
+        base = nhl_ragged(x)
+        assert torch.equal(nhl_ragged(x, gains={"carnivores": 1.0}), base)
+        for node in ("carnivores", "food", "dog"):
+            boosted = nhl_ragged(x, gains={node: 3.0})
+            cols = [nhl_ragged.categories.index(w) for w in nhl_ragged.hierarchy.nodes[node].categories]
+            others = [i for i in range(1000) if i not in set(cols)]
+            assert not torch.allclose(boosted[:, cols], base[:, cols])
+            assert torch.equal(boosted[:, others], base[:, others])
+    # a trained expert's weights go back into the same branches of the full model
+    expert = build_expert(nhl_ragged, ["carnivores", "food"])
+    with torch.no_grad():
+        for p in expert.head.parameters():
+            p.mul_(1.5)
+    model = build_nhl(_ragged_config(), teacher=teacher).eval()
+    model.head.load_state_dict(nhl_ragged.head.state_dict())
+    model.head.load_branches(expert.head)
+    with torch.inference_mode():
+        cols = [model.categories.index(w) for w in expert.categories]
+        assert torch.allclose(model(x)[:, cols], expert(x), atol=TOL)
+        rest = [i for i in range(1000) if i not in set(cols)]
+        assert torch.equal(model(x)[:, rest], base[:, rest])
+
+
+def test_bad_branch_overrides(teacher):
+    config = _ragged_config()
+    config["branch_overrides"][0]["nodes"] = ["no_such_group"]
+    with pytest.raises(CheckpointError, match="no_such_group"):
+        build_nhl(config, teacher=teacher)
+    config = _ragged_config()
+    config["branch_overrides"][0]["level"] = 3
+    with pytest.raises(CheckpointError, match="level"):
+        validate_config(config)
+    config = _ragged_config()
+    config["branch_overrides"][1]["ops"][0]["hidden"] = -4
+    with pytest.raises(CheckpointError, match="hidden"):
+        validate_config(config)
+    config = _ragged_config()
+    del config["branch_overrides"][1]["ops"]
+    with pytest.raises(CheckpointError, match="ops"):
+        validate_config(config)

@@ -49,6 +49,9 @@ def save_model(model: NHL, folder: str | Path, dtype: torch.dtype = torch.float1
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = dict(model.config, **(extra or {}))
+    if config.get("branch_overrides"):  # an expert names only the overridden branches it holds
+        held = {n for ids in model.head.node_ids for n in ids}
+        config["branch_overrides"] = [dict(o, nodes=[n for n in o["nodes"] if n in held]) for o in config["branch_overrides"]]
     tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.head.state_dict().items()}
     save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt", "variant": str(config.get("name"))})
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")

@@ -23,6 +23,7 @@ conv"); gains are arguments of ``forward``, never module state.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Mapping, Sequence
 
@@ -198,6 +199,15 @@ class BranchLevel(nn.Module):
         self.shared_input = num_parents == 1
         self.ops = nn.ModuleList(ops)
 
+    def branch(self, i: int) -> tuple["BranchLevel", int]:
+        """The stack holding the level's branch ``i`` (this level), and its index in it."""
+        return self, i
+
+    def subset(self, idx: Sequence[int], parents: Sequence[int], num_parents: int) -> "BranchLevel":
+        """The branches ``idx`` (weights sliced), reading parents ``parents`` out of ``num_parents``."""
+        index = torch.as_tensor(list(idx), dtype=torch.long)
+        return BranchLevel([self.node_ids[i] for i in idx], parents, num_parents, [op.subset(index) for op in self.ops])
+
     def forward(self, x: torch.Tensor, gain: torch.Tensor | None) -> torch.Tensor:
         k = len(self.node_ids)
         if x.dim() == 4 and isinstance(self.ops[0], MLPBranches):  # pool the parents' maps first
@@ -220,6 +230,55 @@ class BranchLevel(nn.Module):
                     x = x.view(b, k, -1, x.shape[-2] * x.shape[-1]).mean(-1)
                 x = op(x, gain=g)
         return x
+
+
+class RaggedLevel(nn.Module):
+    """A level whose branches differ in width or depth: one :class:`BranchLevel` per op spec ("bundle").
+
+    Each bundle runs as one grouped op over its own branches; their outputs are pooled per branch,
+    zero-padded to the widest bundle's channels and put back in the level's node order, so the next
+    level (which must start with an ``mlp`` op) reads one (B, K, C) tensor. The padding costs no MACs,
+    and an expert keeps only the bundles its branches are in.
+    """
+
+    def __init__(self, node_ids: Sequence[str], parent_index: Sequence[int], num_parents: int,
+                 bundles: Sequence[tuple[Sequence[int], BranchLevel]], out_width: int):
+        super().__init__()
+        self.node_ids = list(node_ids)
+        self.register_buffer("parent_index", torch.as_tensor(list(parent_index), dtype=torch.long), persistent=False)
+        self.num_parents, self.out_width = num_parents, int(out_width)
+        self.positions = [list(pos) for pos, _ in bundles]
+        self.bundles = nn.ModuleList(b for _, b in bundles)
+
+    def branch(self, i: int) -> tuple[BranchLevel, int]:
+        """The bundle holding the level's branch ``i``, and the branch's index inside it."""
+        for pos, bundle in zip(self.positions, self.bundles):
+            if i in pos:
+                return bundle, pos.index(i)
+        raise IndexError(i)
+
+    def forward(self, x: torch.Tensor, gain: torch.Tensor | None) -> torch.Tensor:
+        out = None
+        for pos, bundle in zip(self.positions, self.bundles):
+            idx = torch.as_tensor(pos)
+            y = bundle(x, None if gain is None else gain[:, idx])
+            if y.dim() == 4:  # (B, Kb*C, H, W) -> pooled (B, Kb, C)
+                y = y.view(y.shape[0], len(pos), -1, y.shape[-2] * y.shape[-1]).mean(-1)
+            if out is None:
+                out = y.new_zeros(y.shape[0], len(self.node_ids), self.out_width)
+            out[:, idx, : y.shape[-1]] = y
+        return out
+
+    def subset(self, idx: Sequence[int], parents: Sequence[int], num_parents: int) -> "RaggedLevel":
+        where = {i: n for n, i in enumerate(idx)}
+        parent_of = dict(zip(idx, parents))
+        bundles = []
+        for pos, bundle in zip(self.positions, self.bundles):
+            local = [j for j, i in enumerate(pos) if i in where]
+            if local:
+                kept = [pos[j] for j in local]
+                bundles.append(([where[i] for i in kept], bundle.subset(local, [parent_of[i] for i in kept], num_parents)))
+        return RaggedLevel([self.node_ids[i] for i in idx], parents, num_parents, bundles, self.out_width)
 
 
 def _build_ops(spec: Sequence[Mapping], branches: int, cin: int, last: bool) -> tuple[list[nn.Module], int]:
@@ -253,14 +312,49 @@ class NHLHead(nn.Module):
         self._where = {nid: (li, i) for li, lvl in enumerate(levels) for i, nid in enumerate(lvl.node_ids)}
 
     @classmethod
-    def from_hierarchy(cls, hierarchy: Hierarchy, level_specs: Sequence[Sequence[Mapping]], in_channels: int) -> "NHLHead":
+    def from_hierarchy(cls, hierarchy: Hierarchy, level_specs: Sequence[Sequence[Mapping]], in_channels: int,
+                       overrides: Sequence[Mapping] = ()) -> "NHLHead":
+        """Build the branch tree of ``hierarchy``.
+
+        Args:
+            level_specs: the ops of every branch, one list per level.
+            overrides: ``{"level": l, "nodes": [node ids], "ops": [...]}`` entries giving those
+                level-``l`` branches other ops (e.g. narrower copies for the experts that must be
+                cheap); their level becomes a :class:`RaggedLevel`.
+        """
         if len(level_specs) != hierarchy.depth:
             raise CheckpointError(f"config has {len(level_specs)} levels, hierarchy '{hierarchy.id}' has depth {hierarchy.depth}")
         levels, c, prev = [], in_channels, {hierarchy.root.id: 0}
         for depth, spec in enumerate(level_specs, start=1):
             nodes = hierarchy.level(depth)
-            ops, c_out = _build_ops(spec, len(nodes), c, last=depth == hierarchy.depth)
-            levels.append(BranchLevel([n.id for n in nodes], [prev[n.parent] for n in nodes], len(prev), ops))
+            last = depth == hierarchy.depth
+            ids = [n.id for n in nodes]
+            parents = [prev[n.parent] for n in nodes]
+            specs = [spec] * len(nodes)
+            level_overrides = [o for o in overrides if int(o["level"]) == depth]
+            for o in level_overrides:
+                if last or level_specs[depth][0].get("type") != "mlp":
+                    raise CheckpointError(f"branch overrides at level {depth} need the next level to start with an 'mlp' op")
+                for node in o["nodes"]:
+                    if node not in ids:
+                        raise CheckpointError(f"branch override names '{node}', which is not a level-{depth} node")
+                    specs[ids.index(node)] = o["ops"]
+            if not level_overrides:
+                ops, c_out = _build_ops(spec, len(nodes), c, last=last)
+                levels.append(BranchLevel(ids, parents, len(prev), ops))
+            else:  # the level's width is the widest op list's, present here or not (an expert keeps its shape)
+                c_out = max(int(s_[-1]["out"]) for s_ in [spec] + [o["ops"] for o in level_overrides])
+                bundles = []
+                keys = [json.dumps(s_, sort_keys=True) for s_ in specs]
+                # bundles in a fixed order (the default ops, then the overrides'), so an expert's
+                # saved bundles come back in the order it has them
+                for key in dict.fromkeys(json.dumps(s_, sort_keys=True) for s_ in [spec] + [o["ops"] for o in level_overrides]):
+                    pos = [i for i, k in enumerate(keys) if k == key]
+                    if not pos:
+                        continue
+                    ops, _ = _build_ops(specs[pos[0]], len(pos), c, last=False)
+                    bundles.append((pos, BranchLevel([ids[i] for i in pos], [parents[i] for i in pos], len(prev), ops)))
+                levels.append(RaggedLevel(ids, parents, len(prev), bundles, c_out))
             prev, c = {n.id: i for i, n in enumerate(nodes)}, c_out
         return cls(levels, hierarchy.categories)
 
@@ -313,6 +407,18 @@ class NHLHead(nn.Module):
             out.append(x.view(x.shape[0], k, -1, x.shape[-2] * x.shape[-1]).mean(-1) if x.dim() == 4 else x)
         return torch.cat(out)
 
+    def load_branches(self, sub: "NHLHead") -> None:
+        """Copy the weights of ``sub`` (a head cut from this one by :meth:`subset`, e.g. a trained
+        expert's) back into the same branches here, in place."""
+        for lvl, sub_lvl in zip(self.levels, sub.levels):
+            where = {nid: i for i, nid in enumerate(lvl.node_ids)}
+            for i, nid in enumerate(sub_lvl.node_ids):
+                (stack, j), (sub_stack, k) = lvl.branch(where[nid]), sub_lvl.branch(i)
+                params = dict(sub_stack.named_parameters())
+                with torch.no_grad():
+                    for name, p in stack.named_parameters():
+                        p[j] = params[name][k]
+
     def subset(self, categories: Sequence[str]) -> "NHLHead":
         """A new head holding only the branches on the paths of ``categories`` (weights sliced)."""
         leaf_level = self.levels[-1]
@@ -323,14 +429,13 @@ class NHLHead(nn.Module):
             keeps[li - 1] = sorted({int(self.levels[li].parent_index[i]) for i in keeps[li]})
         levels = []
         for li, lvl in enumerate(self.levels):
-            idx = torch.as_tensor(keeps[li], dtype=torch.long)
+            idx = keeps[li]
             if li == 0:
                 parents = [0] * len(idx)
             else:
                 remap = {old: new for new, old in enumerate(keeps[li - 1])}
                 parents = [remap[int(lvl.parent_index[i])] for i in idx]
-            levels.append(BranchLevel([lvl.node_ids[i] for i in idx], parents, 1 if li == 0 else len(keeps[li - 1]),
-                                      [op.subset(idx) for op in lvl.ops]))
+            levels.append(lvl.subset(idx, parents, 1 if li == 0 else len(keeps[li - 1])))
         return NHLHead(levels, [leaf_level.node_ids[i] for i in keeps[-1]])
 
 

@@ -78,27 +78,46 @@ def validate_config(config: dict) -> dict:
     if not isinstance(levels, list) or not levels or not all(isinstance(l, list) and l for l in levels):
         raise CheckpointError("config 'levels' must be a list of non-empty op lists, one per hierarchy level")
     for li, level in enumerate(levels):
-        for oi, op in enumerate(level):
-            where = f"config levels[{li}][{oi}]"
-            if not isinstance(op, dict):
-                raise CheckpointError(f"{where} must be an op object like {{\"type\": \"mlp\", \"out\": 64}}, not {op!r}")
-            if op.get("type") not in OP_FIELDS:
-                continue
-            required, optional = OP_FIELDS[op["type"]]
-            last = li == len(levels) - 1 and oi == len(level) - 1
-            for name in required:
-                if name not in op and not (name == "out" and last):
-                    raise CheckpointError(f"{where} ({op['type']}) lacks '{name}'")
-            for name in required + optional:
-                value = op.get(name)
-                ok = value is None or (_is_int(value) and value >= (0 if name == "hidden" else 1))
-                if name == "hidden" and isinstance(value, list):  # mbconv: one width per block
-                    ok = bool(value) and all(_is_int(v) and v >= 1 for v in value)
-                if not ok:
-                    raise CheckpointError(f"{where} ({op['type']}): '{name}' must be a positive integer, not {value!r}")
+        _check_ops(level, f"config levels[{li}]", last_level=li == len(levels) - 1)
+    overrides = config.get("branch_overrides", [])
+    if not isinstance(overrides, list):
+        raise CheckpointError("config 'branch_overrides' must be a list of {\"level\", \"nodes\", \"ops\"} objects")
+    for i, o in enumerate(overrides):
+        where = f"config branch_overrides[{i}]"
+        if not isinstance(o, dict) or set(o) - {"level", "nodes", "ops", "why"} or not {"level", "nodes", "ops"} <= set(o):
+            raise CheckpointError(f"{where} must be an object with 'level', 'nodes' and 'ops' (and an optional 'why')")
+        if not _is_int(o["level"]) or not 1 <= o["level"] < len(levels):
+            raise CheckpointError(f"{where}: 'level' must be a level above the last, 1 to {len(levels) - 1}, not {o['level']!r}")
+        if not isinstance(o["nodes"], list) or not all(isinstance(n, str) for n in o["nodes"]):
+            raise CheckpointError(f"{where}: 'nodes' must be a list of node ids")  # empty in an expert cut without them
+        if not isinstance(o["ops"], list) or not o["ops"]:
+            raise CheckpointError(f"{where}: 'ops' must be a non-empty op list")
+        _check_ops(o["ops"], f"{where} ops", last_level=False)
     if "data" in config and not isinstance(config["data"], dict):
         raise CheckpointError("config 'data' (preprocessing) must be a JSON object")
     return copy.deepcopy(config)
+
+
+def _check_ops(level: list, where: str, last_level: bool) -> None:
+    """Check one level's op list (see :data:`OP_FIELDS`); ``where`` names it in errors."""
+    for oi, op in enumerate(level):
+        at = f"{where}[{oi}]"
+        if not isinstance(op, dict):
+            raise CheckpointError(f"{at} must be an op object like {{\"type\": \"mlp\", \"out\": 64}}, not {op!r}")
+        if op.get("type") not in OP_FIELDS:
+            continue
+        required, optional = OP_FIELDS[op["type"]]
+        last = last_level and oi == len(level) - 1
+        for name in required:
+            if name not in op and not (name == "out" and last):
+                raise CheckpointError(f"{at} ({op['type']}) lacks '{name}'")
+        for name in required + optional:
+            value = op.get(name)
+            ok = value is None or (_is_int(value) and value >= (0 if name == "hidden" else 1))
+            if name == "hidden" and isinstance(value, list):  # mbconv: one width per block
+                ok = bool(value) and all(_is_int(v) and v >= 1 for v in value)
+            if not ok:
+                raise CheckpointError(f"{at} ({op['type']}): '{name}' must be a positive integer, not {value!r}")
 
 
 def _is_int(value: object) -> bool:
@@ -122,5 +141,5 @@ def build_nhl(config: str | Path | dict = DEFAULT_VARIANT, teacher: nn.Module | 
         in_channels = trunk(torch.zeros(1, 3, 64, 64)).shape[1]
     config.setdefault("data", data_config(teacher))
     config["in_channels"] = int(in_channels)
-    head = NHLHead.from_hierarchy(hierarchy, config["levels"], in_channels)
+    head = NHLHead.from_hierarchy(hierarchy, config["levels"], in_channels, config.get("branch_overrides", ()))
     return NHL(trunk, head, hierarchy, config)

@@ -235,13 +235,14 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
     if len(head.levels) != 3:
         raise CheckpointError("init_from_teacher expects a 3-level NHL")
     tail = TeacherTail(teacher, len(model.trunk.model.blocks))
-    l1_ops = list(head.levels[0].ops)
-    mb = [op for op in l1_ops if isinstance(op, MBConvBranches)]
-    if (len(mb) != len(l1_ops) - 1 or not isinstance(l1_ops[-1], PointwiseBranches)
-            or sum(op.depth for op in mb) != len(tail.blocks)):
-        raise CheckpointError(f"level 1 must be mbconv ops with {len(tail.blocks)} blocks in all (the teacher's after "
-                              "the split) followed by one pointwise op (its conv_head)")
-    conv_head = l1_ops[-1]
+    level1 = head.levels[0]
+    for stack in getattr(level1, "bundles", [level1]):  # a ragged level: every bundle mirrors the teacher
+        l1_ops = list(stack.ops)
+        mb = [op for op in l1_ops if isinstance(op, MBConvBranches)]
+        if (len(mb) != len(l1_ops) - 1 or not isinstance(l1_ops[-1], PointwiseBranches)
+                or sum(op.depth for op in mb) != len(tail.blocks)):
+            raise CheckpointError(f"level 1 must be mbconv ops with {len(tail.blocks)} blocks in all (the teacher's after "
+                                  "the split) followed by one pointwise op (its conv_head)")
     l2, l3 = head.levels[1].ops, head.levels[2].ops
     if len(l2) != 1 or not isinstance(l2[0], MLPBranches) or l2[0].hidden or not l2[0].act_out:
         raise CheckpointError("level 2 must be one single-layer mlp with act_out for teacher initialisation")
@@ -268,7 +269,9 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
                                       for i in range(0, len(x), BATCH)]))
 
     l1_features = {}
-    for j in range(n1):
+    for group in range(n1):
+        stack, j = level1.branch(group)  # the ops holding this group's branch, and its index there
+        mb, conv_head = list(stack.ops)[:-1], stack.ops[-1]
         x = feats
         b = 0
         for op in mb:
@@ -276,7 +279,7 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
                 pw, dw, pl, skip = tail.blocks[b]
                 if (dw.kernel, dw.stride) != (op.kernel, op.stride if d == 0 else 1):
                     raise CheckpointError(f"level-1 block {b}: kernel/stride differ from the teacher's")
-                keep = _top(_blend(imp[b][j], overall[b]), op.hidden[d])
+                keep = _top(_blend(imp[b][group], overall[b]), op.hidden[d])
                 w, bias = (_fit_projection(x, None, keep, pw, dw, pl, skip, gen, shared) if b == 0 else
                            _fit_projection(x, teacher_out[b], keep, pw, dw, pl, skip, gen))
                 getattr(op, f"pw{d}_w")[j] = pw.weight[keep]
@@ -288,11 +291,11 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
                 if b < len(tail.blocks) - 1:  # the branch's own activations feed its next block
                     x = torch.cat([_run_block(x[i:i + BATCH], pw, dw, w, bias, skip, keep) for i in range(0, len(x), BATCH)])
                 b += 1
-        cats = (group1 == j).nonzero().flatten()
+        cats = (group1 == group).nonzero().flatten()
         keep = _top(tail.cls_w[cats].abs().sum(0) * feat_mean, conv_head.out)  # conv_head rows its classes weigh most
         conv_head.w[j] = tail.head.weight[keep]
         conv_head.b[j] = tail.head.bias[keep]
-        l1_features[j] = keep
+        l1_features[group] = keep
 
     # levels 2-3: the teacher's classifier rows, exact through the ReLU as +/- pairs
     teacher_index = _teacher_indices(model)
@@ -303,8 +306,8 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
         avail = l1_features[int(head.levels[1].parent_index[k])]
         for m, i in enumerate(cats.tolist()):
             w = tail.cls_w[teacher_index[i]]
-            l2.w2[k, 2 * m] = w[avail]
-            l2.w2[k, 2 * m + 1] = -w[avail]
+            l2.w2[k, 2 * m, : len(avail)] = w[avail]  # a narrower branch's inputs are zero-padded after its own
+            l2.w2[k, 2 * m + 1, : len(avail)] = -w[avail]
             slot[i] = m
             rest = torch.ones_like(feat_mean, dtype=torch.bool)
             rest[avail] = False

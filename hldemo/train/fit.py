@@ -37,6 +37,7 @@ from ..data import IMAGE_EXTENSIONS, cap_per_wnid, is_holdout, list_images, load
 from ..errors import CheckpointError, InputError, exit_on_user_error
 from ..net.backbone import load_teacher
 from ..net.checkpoint import load_model, save_model
+from ..net.expert import build_expert
 from .distill import TeacherTail, init_from_teacher
 
 PROG = "python -m hldemo.train"
@@ -132,6 +133,8 @@ def parse_args(argv=None):
     p.add_argument("--temperature", type=_positive, default=2.0)
     p.add_argument("--labels", action="store_true", help="add cross-entropy with folder wnid labels")
     p.add_argument("--kd-weight", type=_at_least(0.0, float), default=1.0)
+    p.add_argument("--group-weight", type=_at_least(0.0, float), default=1.0,
+                   help="weight of each trained group's own (restricted) ranking, with branch overrides")
     p.add_argument("--no-cache", action="store_true", help="fresh views every step (large data, GPUs)")
     p.add_argument("--no-init", action="store_true", help="random branches instead of the teacher's")
     p.add_argument("--save-every", type=_at_least(1), default=200)
@@ -382,7 +385,20 @@ def train(args, argv=None):
     tail = teacher_tail(model, teacher)
     label_index = {w: i for i, w in enumerate(model.categories)} if args.labels else None
 
-    head = model.head.to(device).train()
+    # A config with branch overrides (narrower branches for the experts that must be cheap) trains
+    # only those: every other branch is an exact copy of the teacher, whose logits the cache holds,
+    # so the student is the expert of the overridden nodes and the rest of the logits are the teacher's.
+    overridden = [n for o in model.config.get("branch_overrides", []) for n in o["nodes"]]
+    student = build_expert(model, overridden) if overridden and not args.no_init else None
+    if student is not None:
+        head = student.head.to(device).train()
+        positions = torch.tensor([model.categories.index(w) for w in student.categories], device=device)
+        local = {w: i for i, w in enumerate(student.categories)}
+        groups = [torch.tensor([local[w] for w in model.hierarchy.nodes[n].categories], device=device) for n in overridden]
+        log(out, f"training the branches of {', '.join(overridden)} ({len(student.categories)} categories); "
+                 "the other branches stay exact copies of the teacher")
+    else:
+        head = model.head.to(device).train()
     params = [p for p in head.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
 
@@ -417,7 +433,12 @@ def train(args, argv=None):
             g["lr"] = lr_at(step)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             zs = ddp_head(x).float()
+        if student is not None:  # the student's logits in the teacher's: calibration against all other groups
+            zs_own, zs = zs, zt.index_copy(1, positions, zs)
         loss = args.kd_weight * kd_loss(zs, zt, args.temperature)
+        if student is not None:  # and each group's own ranking (what its expert shows)
+            loss = loss + args.group_weight * sum(kd_loss(zs_own[:, g], zt[:, positions[g]], args.temperature)
+                                                  for g in groups) / len(groups)
         if args.labels:
             if (y >= 0).any():
                 loss = loss + F.cross_entropy(zs[y >= 0], y[y >= 0])
@@ -441,11 +462,13 @@ def train(args, argv=None):
             tmp.replace(state_path)
     if rank == 0:
         head.eval()
+        if student is not None:
+            model.head.load_branches(student.head.cpu())
         final = save_model(model, out / "final", extra={"training": {
             "command": command, "commands": commands_from_log(out / "train.log"), "images": len(files), "cached": not args.no_cache,
             "views": None if args.no_cache or not total else len(files) * args.views, "steps": total,
             "calibration_images": args.calibration_images or len(files), "batch_size": args.batch_size,
-            "temperature": args.temperature, "lr": args.lr, "seed": args.seed,
+            "temperature": args.temperature, "group_weight": args.group_weight, "lr": args.lr, "seed": args.seed,
             "holdout_from": args.holdout_from, "holdout_fraction": args.holdout_fraction}})
         log(out, f"done: {final}")
     if distributed:

@@ -260,16 +260,17 @@ def build_cache(args, model, teacher, tail, files, label_index, out: Path) -> di
     return {"feats": feats, "logits": logits, "labels": labels}
 
 
-def cached_batches(args, data, device, rank: int):
-    """Random batches of cached views; step s always draws the same views (resumable)."""
+def cached_batches(args, data, device, rank: int, rows: np.ndarray | None = None):
+    """Random batches of cached views (only ``rows`` if given); step s always draws the same views (resumable)."""
     feats, logits, labels = data["feats"], data["logits"], data["labels"]
-    n = feats.shape[0]
+    rows = np.arange(feats.shape[0]) if rows is None else rows
+    n = len(rows)
     total = int(math.ceil(args.epochs * max(n // args.batch_size, 1)))
 
     def batches(start: int):
         for step in range(start, total):
             rng = np.random.default_rng(args.seed * 100_003 + step + rank * 7_919_000)
-            idx = np.sort(rng.choice(n, size=args.batch_size, replace=False))
+            idx = rows[np.sort(rng.choice(n, size=min(args.batch_size, n), replace=False))]
             yield (torch.from_numpy(np.asarray(feats[idx], dtype=np.float32)).to(device),
                    torch.from_numpy(np.asarray(logits[idx], dtype=np.float32)).to(device),
                    torch.from_numpy(np.asarray(labels[idx], dtype=np.int64)).to(device))
@@ -333,6 +334,73 @@ def kd_loss(student, teacher, temperature):
                     reduction="batchmean") * t * t
 
 
+def group_views(teacher_logits, positions: torch.Tensor, seed: int, top: int = 10) -> np.ndarray:
+    """Cached views a group's branch learns from: every view whose teacher top-``top`` holds one of
+    the group's categories, and as many others drawn at random (so it also learns what it is not)."""
+    rel = np.zeros(len(teacher_logits), dtype=bool)
+    pos = positions.numpy()
+    for i in range(0, len(teacher_logits), 4096):
+        z = torch.from_numpy(np.asarray(teacher_logits[i:i + 4096], dtype=np.float32))
+        rel[i:i + 4096] = np.isin(z.topk(top, dim=1).indices.numpy(), pos).any(1)
+    own, other = np.flatnonzero(rel), np.flatnonzero(~rel)
+    rng = np.random.default_rng(seed)
+    return np.sort(np.concatenate([own, rng.choice(other, size=min(len(other), max(len(own), 1)), replace=False)]))
+
+
+def fit_head(args, head, batches, total: int, loss_fn, out: Path, tag: str, device, distributed: bool, rank: int) -> None:
+    """AdamW with warm-up and a cosine schedule on ``head`` over ``batches``; resumable from
+    ``out/<tag>.pt`` (saved every ``--save-every`` steps and at the end)."""
+    head = head.to(device).train()
+    params = [p for p in head.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+    warmup = min(200, total // 10)
+
+    def lr_at(step):
+        if step < warmup:
+            return args.lr * (step + 1) / warmup
+        return 0.5 * args.lr * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
+
+    state_path = out / f"{tag}.pt"
+    step = 0
+    if state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=True)  # our own file, tensors only
+        head.load_state_dict(state["head"])
+        opt.load_state_dict(state["opt"])
+        step = int(state["step"])
+        log(out, f"{tag}: resumed at step {step}/{total}")
+    ddp_head = torch.nn.parallel.DistributedDataParallel(head) if distributed else head
+    t0, seen, agree_sum, loss_sum = time.time(), 0, 0.0, 0.0
+    for x, zt, y in batches(step):
+        if step >= total:
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            zs = ddp_head(x).float()
+        loss = loss_fn(zs, zt, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        step += 1
+        seen += len(x)
+        loss_sum += loss.item()
+        if zs.shape == zt.shape:
+            agree_sum += (zs.argmax(1) == zt.argmax(1)).float().mean().item()
+        if step % LOG_EVERY == 0 or step == total:
+            k = LOG_EVERY if step % LOG_EVERY == 0 else step % LOG_EVERY
+            rate = seen / (time.time() - t0)
+            agree = f" agree {agree_sum / k:.3f}" if zs.shape == zt.shape else ""
+            log(out, f"{tag} step {step}/{total} loss {loss_sum / k:.4f}{agree} lr {lr_at(step):.2e} "
+                     f"{rate:.0f} samples/s eta {(total - step) * args.batch_size / max(rate, 1e-6) / 60:.1f} min")
+            agree_sum = loss_sum = 0.0
+        if rank == 0 and (step % args.save_every == 0 or step == total):
+            tmp = out / f"{tag}.pt.tmp"
+            torch.save({"head": head.state_dict(), "opt": opt.state_dict(), "step": step}, tmp)
+            tmp.replace(state_path)
+    head.eval()
+
+
 def main(argv=None):
     args = parse_args(argv)
     with exit_on_user_error(PROG):
@@ -384,92 +452,57 @@ def train(args, argv=None):
             save_model(model, init_dir, dtype=torch.float32)
     tail = teacher_tail(model, teacher)
     label_index = {w: i for i, w in enumerate(model.categories)} if args.labels else None
-
-    # A config with branch overrides (narrower branches for the experts that must be cheap) trains
-    # only those: every other branch is an exact copy of the teacher, whose logits the cache holds,
-    # so the student is the expert of the overridden nodes and the rest of the logits are the teacher's.
-    overridden = [n for o in model.config.get("branch_overrides", []) for n in o["nodes"]]
-    student = build_expert(model, overridden) if overridden and not args.no_init else None
-    if student is not None:
-        head = student.head.to(device).train()
-        positions = torch.tensor([model.categories.index(w) for w in student.categories], device=device)
-        local = {w: i for i, w in enumerate(student.categories)}
-        groups = [torch.tensor([local[w] for w in model.hierarchy.nodes[n].categories], device=device) for n in overridden]
-        log(out, f"training the branches of {', '.join(overridden)} ({len(student.categories)} categories); "
-                 "the other branches stay exact copies of the teacher")
-    else:
-        head = model.head.to(device).train()
-    params = [p for p in head.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
-
     if args.epochs == 0:  # the initialisation is the result: no view cache, no steps
-        batches, total = (lambda start: iter(())), 0
+        data = None
     elif args.no_cache:  # fresh views every step: trunk and teacher run in the loop (large data, GPUs)
-        batches, total = online_batches(args, model, teacher, files, label_index, device, distributed)
+        data = "online"
     else:
         data = build_cache(args, model, teacher, tail, files, label_index, out)
-        batches, total = cached_batches(args, data, device, rank)
-    warmup = min(200, total // 10)
 
-    def lr_at(step):
-        if step < warmup:
-            return args.lr * (step + 1) / warmup
-        return 0.5 * args.lr * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
+    def batches_for(rows=None):
+        if data is None:
+            return (lambda start: iter(())), 0
+        if data == "online":
+            return online_batches(args, model, teacher, files, label_index, device, distributed)
+        return cached_batches(args, data, device, rank, rows)
 
-    state_path = out / "last.pt"
-    step = 0
-    if state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)  # our own file, tensors only
-        head.load_state_dict(state["head"])
-        opt.load_state_dict(state["opt"])
-        step = int(state["step"])
-        log(out, f"resumed at step {step}/{total}")
-    ddp_head = torch.nn.parallel.DistributedDataParallel(head) if distributed else head
-    t0, seen, agree_sum, loss_sum = time.time(), 0, 0.0, 0.0
-    for x, zt, y in batches(step):
-        if step >= total:
-            break
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            zs = ddp_head(x).float()
-        if student is not None:  # the student's logits in the teacher's: calibration against all other groups
-            zs_own, zs = zs, zt.index_copy(1, positions, zs)
-        loss = args.kd_weight * kd_loss(zs, zt, args.temperature)
-        if student is not None:  # and each group's own ranking (what its expert shows)
-            loss = loss + args.group_weight * sum(kd_loss(zs_own[:, g], zt[:, positions[g]], args.temperature)
-                                                  for g in groups) / len(groups)
-        if args.labels:
-            if (y >= 0).any():
-                loss = loss + F.cross_entropy(zs[y >= 0], y[y >= 0])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        opt.step()
-        step += 1
-        seen += len(x)
-        agree_sum += (zs.argmax(1) == zt.argmax(1)).float().mean().item()
-        loss_sum += loss.item()
-        if step % LOG_EVERY == 0 or step == total:
-            k = LOG_EVERY if step % LOG_EVERY == 0 else step % LOG_EVERY
-            rate = seen / (time.time() - t0)
-            log(out, f"step {step}/{total} loss {loss_sum / k:.4f} agree {agree_sum / k:.3f} lr {lr_at(step):.2e} "
-                     f"{rate:.0f} samples/s eta {(total - step) * args.batch_size / max(rate, 1e-6) / 60:.1f} min")
-            agree_sum = loss_sum = 0.0
-        if rank == 0 and (step % args.save_every == 0 or step == total):
-            tmp = out / "last.pt.tmp"
-            torch.save({"head": head.state_dict(), "opt": opt.state_dict(), "step": step}, tmp)
-            tmp.replace(state_path)
-    if rank == 0:
-        head.eval()
-        if student is not None:
+    # A config with branch overrides (narrower branches for the experts that must be cheap) trains
+    # only those, one level-1 group at a time: every other branch is an exact copy of the teacher,
+    # so the student is the group's expert and the rest of the logits are the teacher's own.
+    overridden = [n for o in model.config.get("branch_overrides", []) for n in o["nodes"]]
+    steps = 0
+    if overridden and not args.no_init:
+        for node in overridden:
+            student = build_expert(model, node)
+            positions = torch.tensor([model.categories.index(w) for w in student.categories], device=device)
+            rows = None if not isinstance(data, dict) else group_views(data["logits"], positions.cpu(), args.seed)
+            batches, total = batches_for(rows)
+            log(out, f"group {node}: {len(student.categories)} categories, {total} steps"
+                     + (f" on {len(rows)} views" if rows is not None else "") + "; the other branches stay the teacher's")
+
+            def group_loss(zs, zt, y, positions=positions):
+                full = zt.index_copy(1, positions, zs)  # calibration against every other group
+                return (args.kd_weight * kd_loss(full, zt, args.temperature)
+                        + args.group_weight * kd_loss(zs, zt[:, positions], args.temperature))  # the group's own ranking
+            fit_head(args, student.head, batches, total, group_loss, out, f"group_{node}", device, distributed, rank)
             model.head.load_branches(student.head.cpu())
-        final = save_model(model, out / "final", extra={"training": {
+            steps += total
+    else:
+        def loss_fn(zs, zt, y):
+            loss = args.kd_weight * kd_loss(zs, zt, args.temperature)
+            if args.labels and (y >= 0).any():
+                loss = loss + F.cross_entropy(zs[y >= 0], y[y >= 0])
+            return loss
+        batches, total = batches_for()
+        fit_head(args, model.head, batches, total, loss_fn, out, "last", device, distributed, rank)
+        steps = total
+    if rank == 0:
+        final = save_model(model.eval(), out / "final", extra={"training": {
             "command": command, "commands": commands_from_log(out / "train.log"), "images": len(files), "cached": not args.no_cache,
-            "views": None if args.no_cache or not total else len(files) * args.views, "steps": total,
+            "views": None if args.no_cache or data is None else len(files) * args.views, "steps": steps,
             "calibration_images": args.calibration_images or len(files), "batch_size": args.batch_size,
-            "temperature": args.temperature, "group_weight": args.group_weight, "lr": args.lr, "seed": args.seed,
-            "holdout_from": args.holdout_from, "holdout_fraction": args.holdout_fraction}})
+            "epochs": args.epochs, "temperature": args.temperature, "group_weight": args.group_weight, "lr": args.lr,
+            "seed": args.seed, "holdout_from": args.holdout_from, "holdout_fraction": args.holdout_fraction}})
         log(out, f"done: {final}")
     if distributed:
         torch.distributed.destroy_process_group()

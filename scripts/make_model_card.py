@@ -42,6 +42,20 @@ def hidden_kept(model, teacher) -> str:
     return ", ".join(f"{k} of {b.conv_pw.out_channels}" for k, b in zip(kept, blocks))
 
 
+def lean_lines(model) -> list[str]:
+    """How the config's lean branches (``branch_overrides``) differ and were trained."""
+    lines = []
+    for o in model.config.get("branch_overrides", []):
+        lines += ["", f"Lean branches ({', '.join(o['nodes'])}): `{json.dumps(o['ops'])}`. {o.get('why', '')}.",
+                  "They start the same way (the projection and conv_head's kept rows merged into one map, both being linear),",
+                  "then are distilled from the teacher on cached trunk features of the training photos, one group at a time",
+                  "(`python -m hldemo.train` with the config's `branch_overrides`): the loss is the KL divergence to the teacher's",
+                  "softmax over all categories with every other group's logits the teacher's own (the exact copies give exactly",
+                  "those), which keeps the group calibrated against the rest, plus the KL divergence over the group's own",
+                  "categories, which is the ranking its expert shows. The other branches get no gradient steps."]
+    return lines
+
+
 def pct(v):
     return "n/a" if v is None else f"{100 * v:.1f}"
 
@@ -67,6 +81,34 @@ def frontier_lines(folder: Path) -> list[str]:
                      " | ".join(pct(x["agreement"]) for x in s) + " | " +
                      " | ".join(f"{pct(x['nhl_top1'])} ({pct(x['teacher_top1'])})" for x in s) + " |")
     lines += ["", "![frontier](frontier.png)"]
+    return lines
+
+
+def expert_frontier_lines(folder: Path) -> list[str]:
+    """The per-group table of ``experts.json`` (``python scripts/make_expert_frontier.py``)."""
+    path = folder / "experts.json"
+    if not path.exists():
+        return ["(run `python scripts/make_expert_frontier.py` to measure it)"]
+    data = json.loads(path.read_text())
+    names = list(data["sets"])
+    lines = ["Made by `python scripts/make_expert_frontier.py` (`experts.json`). Per level-1 group (and the house-cat",
+             "node): the GMACs of its expert over the teacher's, and its restricted agreement: on held-out photos whose",
+             f"teacher top-{data['restricted_top']} holds one of the expert's categories, how often the expert ranks first what",
+             "the teacher ranks first among them (pooled over the sets: " + "; ".join(f"{n} ({c})" for n, c in data["sets"].items()) + ").",
+             "*Full width*: the exact copy (100 % by construction); *lean, least squares*: the lean branch",
+             f"(`{json.dumps(data['lean_ops'])}`) fitted without gradient steps; *lean, distilled*: the shipped lean branch.", "",
+             "| group | categories | full width | lean, least squares | lean, distilled | ships |", "|---|---:|---:|---:|---:|---|"]
+
+    def cell(point):
+        if point is None:
+            return "-"
+        agree = "n/a" if point["agreement"] is None else f"{100 * point['agreement']:.1f} %"
+        n = f" ({point['photos']} photos)" if point.get("photos") is not None else ""
+        return f"{point['macs_vs_teacher']:.3f}x, {agree}{n}"
+    for node, g in data["groups"].items():
+        pts = g["points"]
+        lines.append(f"| {node} | {g['categories']} | {cell(pts.get('full width'))} | {cell(pts.get('lean, least squares'))} | "
+                     f"{cell(pts.get('lean, distilled (shipped)'))} | {g['ships']} |")
     return lines
 
 
@@ -111,12 +153,12 @@ def main():
              f"{100 * (1 - c_macs / n_macs):.0f} % fewer than the full NHL), {count_params(cat) / 1e6:.2f} M parameters",
              "", "Latency: `python -m hldemo.bench` (README).", "",
              "## How the branches were made", "",
-             "No gradient steps (`hldemo.train.distill.init_from_teacher`): every level-1 branch copies the teacher's",
+             "`hldemo.train.distill.init_from_teacher`: every level-1 branch copies the teacher's",
              "blocks after the split, keeping the hidden units its group's classes need most by class-aware Taylor",
              f"importance (here {hidden_kept(model, teacher)}), each pruned projection refitted by least squares to the teacher's",
              "block output on the calibration photos, then the teacher's conv_head; levels 2-3 hold the teacher's",
              "classifier rows exactly. So the network keeps what its teacher knows instead of relearning it from",
-             "the few photos available here.",
+             "the few photos available here.", *lean_lines(model), "",
              "Calibration photos: `../shared/data/` imagenet-samples and imagen (minus the hashed held-out",
              f"{int(100 * fraction)} %), imagenette-160/train and Tiny-ImageNet, at most a few per wnid, each also mirrored.",
              "Command (CPU, 2 cores):", "",
@@ -154,7 +196,8 @@ def main():
         c = r.get("cat_expert_gain_sweep", {})
         if c.get("n_images"):
             lines.append(f"- {name} ({c['n_images']} photos): " + ", ".join(f"g={g}: {pct(c[str(g)])}" for g in GAINS))
-    lines += ["", "## Accuracy/cost frontier", "", *frontier_lines(folder), "",
+    lines += ["", "## Experts per group: cost and restricted agreement", "", *expert_frontier_lines(folder), "",
+              "## Accuracy/cost frontier", "", *frontier_lines(folder), "",
               "## Limitations", "",
               "The NHL is as good as its teacher and no better: it reproduces EfficientNet-Lite0's predictions, errors",
               "included. Its branches are copies of one teacher (pruned in the frontier's narrower configurations), not",

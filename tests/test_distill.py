@@ -75,3 +75,24 @@ def test_init_rejects_a_level1_that_does_not_mirror_the_teacher(teacher, photo_f
     model = build_nhl(config, teacher=teacher)
     with pytest.raises(CheckpointError, match="pointwise"):
         init_from_teacher(model, teacher, photo_features[0])
+
+
+def test_merged_head_is_exact_and_other_groups_stay_the_teacher(teacher, photo_features):
+    """Branch overrides (issue #20): a branch whose last block projects straight to conv_head's outputs
+    (the two linear maps merged) is still the teacher at full width, and narrowing one group leaves
+    every other group's logits the teacher's own, which training with overrides relies on."""
+    features, images = photo_features
+    config = _config(1152)
+    block = {"type": "mbconv", "depth": 1, "kernel": 3, "stride": 1, "act_out": True}
+    config["branch_overrides"] = [{"level": 1, "nodes": ["carnivores"], "ops": [dict(block, hidden=1152, out=1280)]},
+                                  {"level": 1, "nodes": ["food"], "ops": [dict(block, hidden=128, out=256)]}]
+    torch.manual_seed(0)
+    model = build_nhl(config, teacher=teacher).eval()
+    init_from_teacher(model, teacher, features)
+    with torch.inference_mode():
+        nhl, whole = model(images), teacher(images)
+    food = set(model.hierarchy.nodes["food"].categories)
+    rest = [i for i, w in enumerate(model.categories) if w not in food]
+    assert (nhl[:, rest] - whole[:, rest]).abs().max() < 1e-3
+    narrow = [i for i, w in enumerate(model.categories) if w in food]
+    assert 0 < (nhl[:, narrow] - whole[:, narrow]).abs().max() < 10  # pruned, not broken

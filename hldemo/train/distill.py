@@ -131,6 +131,13 @@ def _importance(tail: TeacherTail, feats: torch.Tensor, group_of_cat: torch.Tens
     return imp, feat_mean / n, counts
 
 
+def _merges_head(op: MBConvBranches, tail: TeacherTail) -> bool:
+    """Whether ``op`` (the last copied block) ends in conv_head's outputs: its projection and the
+    teacher's conv_head are both linear, so one map of conv_head's (kept) rows can stand for the two,
+    with conv_head's ReLU6 as the block's ``act_out``. Needs a last teacher block without residual."""
+    return op.act_out and not tail.blocks[-1][3] and op.out <= tail.head.weight.shape[0]
+
+
 def _top(score: torch.Tensor, k: int) -> torch.Tensor:
     return torch.topk(score, min(k, score.numel())).indices.sort().values
 
@@ -239,10 +246,12 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
     for stack in getattr(level1, "bundles", [level1]):  # a ragged level: every bundle mirrors the teacher
         l1_ops = list(stack.ops)
         mb = [op for op in l1_ops if isinstance(op, MBConvBranches)]
-        if (len(mb) != len(l1_ops) - 1 or not isinstance(l1_ops[-1], PointwiseBranches)
-                or sum(op.depth for op in mb) != len(tail.blocks)):
+        if sum(op.depth for op in mb) != len(tail.blocks) or not (
+                (len(mb) == len(l1_ops) - 1 and isinstance(l1_ops[-1], PointwiseBranches))
+                or (len(mb) == len(l1_ops) and _merges_head(mb[-1], tail))):
             raise CheckpointError(f"level 1 must be mbconv ops with {len(tail.blocks)} blocks in all (the teacher's after "
-                                  "the split) followed by one pointwise op (its conv_head)")
+                                  "the split) followed by one pointwise op (its conv_head), or ending in a block that "
+                                  "projects straight to conv_head's outputs (act_out, no residual)")
     l2, l3 = head.levels[1].ops, head.levels[2].ops
     if len(l2) != 1 or not isinstance(l2[0], MLPBranches) or l2[0].hidden or not l2[0].act_out:
         raise CheckpointError("level 2 must be one single-layer mlp with act_out for teacher initialisation")
@@ -271,7 +280,9 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
     l1_features = {}
     for group in range(n1):
         stack, j = level1.branch(group)  # the ops holding this group's branch, and its index there
-        mb, conv_head = list(stack.ops)[:-1], stack.ops[-1]
+        ops = list(stack.ops)
+        merged = not isinstance(ops[-1], PointwiseBranches)  # conv_head folded into the last projection
+        mb, conv_head = (ops, None) if merged else (ops[:-1], ops[-1])
         x = feats
         b = 0
         for op in mb:
@@ -286,15 +297,23 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
                 getattr(op, f"pw{d}_b")[j] = pw.bias[keep]
                 getattr(op, f"dw{d}_w")[j] = dw.weight[keep]
                 getattr(op, f"dw{d}_b")[j] = dw.bias[keep]
-                getattr(op, f"pl{d}_w")[j] = w
-                getattr(op, f"pl{d}_b")[j] = bias
+                if not (merged and b == len(tail.blocks) - 1):  # a merged projection is set with conv_head below
+                    getattr(op, f"pl{d}_w")[j] = w
+                    getattr(op, f"pl{d}_b")[j] = bias
                 if b < len(tail.blocks) - 1:  # the branch's own activations feed its next block
                     x = torch.cat([_run_block(x[i:i + BATCH], pw, dw, w, bias, skip, keep) for i in range(0, len(x), BATCH)])
                 b += 1
         cats = (group1 == group).nonzero().flatten()
-        keep = _top(tail.cls_w[cats].abs().sum(0) * feat_mean, conv_head.out)  # conv_head rows its classes weigh most
-        conv_head.w[j] = tail.head.weight[keep]
-        conv_head.b[j] = tail.head.bias[keep]
+        last = mb[-1]
+        width = last.out if merged else conv_head.out
+        keep = _top(tail.cls_w[cats].abs().sum(0) * feat_mean, width)  # conv_head rows its classes weigh most
+        if merged:  # projection then conv_head, both linear: one (width x hidden) map, one bias
+            d = last.depth - 1
+            getattr(last, f"pl{d}_b")[j] = tail.head.weight[keep] @ bias + tail.head.bias[keep]
+            getattr(last, f"pl{d}_w")[j] = tail.head.weight[keep] @ w
+        else:
+            conv_head.w[j] = tail.head.weight[keep]
+            conv_head.b[j] = tail.head.bias[keep]
         l1_features[group] = keep
 
     # levels 2-3: the teacher's classifier rows, exact through the ReLU as +/- pairs

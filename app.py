@@ -80,9 +80,11 @@ features by a gain just before its last layer, for this request only.
 milliseconds are the median of a few runs of each network during your request, timed the
 way `python -m hldemo.bench` times them (same optimisations and threads).
 
-**Cues.** Typed or spoken cues are transcribed offline by Whisper (tiny.en) and matched to the
-hierarchy with a sound-word list, exact names and MiniLM sentence embeddings; correct them with the
-picker. Example photos: scikit-image sample data (CC0 / public domain); spoken examples: eSpeak NG."""
+**Cues.** A recording goes through YAMNet (an AudioSet sound tagger) first: speech is transcribed
+offline by Whisper (tiny.en), a sound that names something (a meow, a moo, a guitar) selects its node,
+anything else is "not sure". Text is matched to the hierarchy with a sound-word list, exact names and
+MiniLM sentence embeddings; correct it with the picker. Example photos: scikit-image sample data (CC0 / public domain) and Flickr photos (CC BY 2.0, credits in
+examples/README.md); spoken examples: eSpeak NG; recorded sounds: GCompris (GPL-3.0, Free Art License)."""
 
 log = logging.getLogger("hldemo.app")
 
@@ -213,8 +215,12 @@ def safe_image(**kwargs) -> gr.Image:
 
 
 def _examples() -> list[list]:
-    photos, speech = EXAMPLES / "photos", EXAMPLES / "speech"
+    photos, speech, sounds = EXAMPLES / "photos", EXAMPLES / "speech", EXAMPLES / "sounds"
     rows = [
+        [photos / "cat_chelsea.jpg", "", sounds / "farm-animals" / "cat.ogg"],  # recorded sounds: YAMNet
+        [photos / "papillon_dog.jpg", "", sounds / "farm-animals" / "dog.ogg"],
+        [photos / "water_buffalo.jpg", "", sounds / "farm-animals" / "cow.ogg"],
+        [photos / "electric_guitars.jpg", "", sounds / "gcompris" / "guitar_melody.ogg"],
         [photos / "cat_chelsea.jpg", "meow", None],
         [photos / "cat_chelsea.jpg", "", speech / "show_me_the_cat.wav"],
         [photos / "cat_chelsea.jpg", "", speech / "die_katze.wav"],  # German: Whisper base, FreeDict words

@@ -95,7 +95,7 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
 
     def outputs_of(result) -> tuple:
         p = render.panels(hierarchy, result)
-        transcript = p["transcript"] if result.cue.source == "speech" else gr.skip()
+        transcript = p["transcript"] if result.cue.source in ("speech", "sound") else gr.skip()
         picker = result.selection if result.selection_source in ("cue", "picker") else gr.skip()
         return (p["explanation"], transcript, p["cue"], picker, p["teacher"], p["nhl"], p["expert"],
                 p["attention"], p["costs"], p["hierarchy"], p["details"])

@@ -103,13 +103,7 @@ def build() -> dict:
             raise SystemExit(f"seed {name!r} -> {key!r}: no such node in {h.id}")
 
     def lca(ids: set[str]) -> str | None:
-        paths = []
-        for i in ids:
-            chain, n = [], h.nodes[i]
-            while n is not None:
-                chain.insert(0, n.id)
-                n = h.nodes[n.parent] if n.parent else None
-            paths.append(chain)
+        paths = [h.lineage(i)[::-1] for i in ids]
         common = [a for a, *rest in zip(*paths) if all(a == b for b in rest)]
         return common[-1] if len(common) > 1 else None  # common[0] is the root
 

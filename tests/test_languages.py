@@ -118,22 +118,23 @@ def spoken_table(cue_matcher, whisper_tiny, whisper_base, tmp_path_factory):
     if ESPEAK is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
     folder = tmp_path_factory.mktemp("spoken")
-    return [(case, cue_matcher.match_speech(_speak(case, folder / f"{i}.wav"), whisper_tiny,
-                                            multilingual=whisper_base))
+    # through the demo's one audio input: YAMNet must pass each clip on to Whisper as speech
+    return [(case, cue_matcher.match_audio(_speak(case, folder / f"{i}.wav"), whisper_tiny,
+                                           multilingual=whisper_base))
             for i, case in enumerate(SPOKEN_CUES)]
 
 
 def test_spoken_german_example_clip(cue_matcher, whisper_tiny, whisper_base):
     """The demo's non-English example: tiny.en understands nothing, base hears German."""
-    r = cue_matcher.match_speech(ROOT / "examples" / "speech" / "die_katze.wav", whisper_tiny,
-                                 multilingual=whisper_base)
+    r = cue_matcher.match_audio(ROOT / "examples" / "speech" / "die_katze.wav", whisper_tiny,
+                                multilingual=whisper_base)
     assert r.node_ids == ["domestic_cat"] and r.language == "de" and r.translation
     assert r.speech.language == "de" and r.speech.understood and "katze" in r.transcript.lower()
 
 
 def test_english_speech_stays_with_tiny_en(cue_matcher, whisper_tiny, whisper_base):
-    r = cue_matcher.match_speech(ROOT / "examples" / "speech" / "show_me_the_cat.wav", whisper_tiny,
-                                 multilingual=whisper_base)
+    r = cue_matcher.match_audio(ROOT / "examples" / "speech" / "show_me_the_cat.wav", whisper_tiny,
+                                multilingual=whisper_base)
     assert r.node_ids == ["domestic_cat"] and r.speech.language == "en"
     assert r.speech.language_probability is None  # tiny.en answered: base never ran
 

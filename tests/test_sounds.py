@@ -26,9 +26,11 @@ GOLDEN = REPO_ROOT / "tests" / "golden" / "yamnet_scores.json"
 # integer arithmetic after its float front end, so another CPU moves a score by a quantisation step or two
 # (output scale ~1/256 before the sigmoid). The tolerance is several such steps.
 SCORE_ATOL = 0.03
-# Held-out floors: a couple of clips under the numbers scripts/eval_sound_cues.py measured with the shipped
-# gate (a clip near the gate's edge may flip on another CPU; the targets of issue 18 are in README).
-HELD_OUT = {"precision": 0.90, "animals_answered": 0.45, "nothing_answered": 0.05}
+# Held-out floors: two or three clips under what scripts/eval_sound_cues.py measured with the shipped gate
+# (precision 21/29 = 72 %, animals answered 20/68 = 29 %, nothing-clips answered 1/86), so that a clip near
+# the gate's edge may flip on another CPU. They catch a broken pipeline; issue 18's targets (90 %, 60 %,
+# 5 %) are not met (README: where they are lost).
+HELD_OUT = {"precision": 0.62, "animals_answered": 0.25, "nothing_answered": 0.04}
 
 CAT = REPO_ROOT / "examples/sounds/farm-animals/cat.ogg"
 COW = REPO_ROOT / "examples/sounds/farm-animals/cow.ogg"
@@ -189,7 +191,7 @@ def test_bad_recording_is_a_message(cue_matcher, tmp_path):
     junk = tmp_path / "junk.ogg"
     junk.write_bytes(b"OggS" + bytes(100))
     r = cue_matcher.match_audio(junk, _NoWhisper())
-    assert not r.understood and "could not be used" in r.message
+    assert not r.understood and "Could not use the audio" in r.message
 
 
 def test_cli_reports_the_source_and_categories():

@@ -913,7 +913,7 @@ class CueMatcher:
             audio = load_audio(audio)  # decoded once, for YAMNet and Whisper
             hearing = (tagger or load_sound_tagger()).hear(audio)
         except AudioError as e:
-            return CueResult(message=f"The recording could not be used: {e}", source="none",
+            return CueResult(message=f"Could not use the audio: {e}. The full model is used.", source="none",
                              seconds=time.perf_counter() - t0)
         if hearing.kind == "speech" and model is not None:
             result = self.match_speech(audio, model, multilingual=multilingual)
@@ -930,6 +930,8 @@ class CueMatcher:
             what = "Speech recognition is not loaded" if hearing.kind == "speech" else _sentence(hearing.summary())
             result = CueResult(message=f"{what}: the full model is used.", source="sound",
                                notes=[f"sound: {hearing.reason}"])
+        if result.source == "sound":
+            result.notes[:0] = audio.messages  # "audio cut to the first 30 s" (the speech path says it itself)
         result.sound = hearing
         result.seconds = time.perf_counter() - t0
         return result

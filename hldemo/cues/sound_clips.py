@@ -84,17 +84,10 @@ def load_sound_clips(path: str | Path = SOUND_CLIPS, hierarchy: Hierarchy | None
 
 def is_right(h: Hierarchy, clip: SoundClip, node: str) -> bool:
     """Whether answering ``node`` for ``clip`` is right (see the module docstring)."""
-    def ancestors(n: str) -> list[str]:
-        out, x = [], h.node(n)
-        while x is not None:
-            out.append(x.id)
-            x = h.nodes[x.parent] if x.parent else None
-        return out
-
     node = h.node(node).id
     for a in clip.accepted:
         a = h.node(a).id
-        if node in ancestors(a) or (not clip.strict and a in ancestors(node)):
+        if node in h.lineage(a) or (not clip.strict and a in h.lineage(node)):
             return True
     return False
 
@@ -114,14 +107,18 @@ def score_clips(tagger, clips: list[SoundClip], root: Path = REPO_ROOT) -> dict[
 def report(h: Hierarchy, clips: list[SoundClip], scores: dict[str, np.ndarray], lexicon: SoundLexicon,
            gate: Gate) -> dict:
     """The gate on a set of clips: ``{"n", "answered", "right", "precision", "animals", "animals_answered",
-    "nothing", "nothing_answered", "objects", "objects_answered", "speech", "rows"}`` (fractions as floats;
-    ``speech``: clips the gate sent to Whisper)."""
+    "animals_right", "animals_nameable", "animals_nameable_answered", "nothing", "nothing_answered", "objects",
+    "objects_answered", "speech", "rows"}`` (``precision`` a float; ``speech``: clips the gate sent to Whisper;
+    ``animals_nameable``: animal clips that some class of the lexicon could name rightly, e.g. not a koala,
+    which AudioSet has no class for)."""
     rows = []
+    nameable = sorted({n for n in lexicon.nodes if n is not None})
     for c in clips:
         s = scores[c.path]
         hearing = Hearing("error", reason=s) if isinstance(s, str) else decide(s, lexicon, gate)
         answered = hearing.kind == "sound"
         rows.append({"clip": c.path, "source": c.source, "kind": c.kind, "accepted": list(c.accepted),
+                     "nameable": any(is_right(h, c, n) for n in nameable),
                      "decision": hearing.kind, "node": hearing.node, "reason": hearing.reason,
                      "right": answered and is_right(h, c, hearing.node)})
 
@@ -133,6 +130,8 @@ def report(h: Hierarchy, clips: list[SoundClip], scores: dict[str, np.ndarray], 
     right = sum(r["right"] for r in rows)
     return {"n": len(rows), "answered": answered, "right": right, "precision": right / answered if answered else 1.0,
             "animals": n["animal"], "animals_answered": count("animal"), "animals_right": sum(r["right"] for r in rows if r["kind"] == "animal"),
+            "animals_nameable": sum(r["nameable"] for r in rows if r["kind"] == "animal"),
+            "animals_nameable_answered": sum(r["nameable"] and r["decision"] == "sound" for r in rows if r["kind"] == "animal"),
             "objects": n["object"], "objects_answered": count("object"),
             "nothing": n["nothing"], "nothing_answered": count("nothing"), "speech": count(value="speech"), "rows": rows}
 

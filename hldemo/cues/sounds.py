@@ -193,13 +193,7 @@ def load_sound_lexicon(path: str | Path = SOUND_LEXICON, ontology: str | Path = 
     generic = set().union(*(up[i] for i, n in enumerate(nodes) if n is not None))
     background = [n in BACKGROUND or bool(up_i & set(BACKGROUND)) for n, up_i in zip(names, up)]
     h = load_hierarchy(data.get("hierarchy", "curated"))
-    paths = {}
-    for n in set(nodes) - {None}:
-        chain, node = set(), h.node(n)
-        while node is not None:
-            chain.add(node.id)
-            node = h.nodes[node.parent] if node.parent else None
-        paths[n] = chain
+    paths = {n: set(h.lineage(n)) for n in set(nodes) - {None}}
     k = len(names)
     rivals = np.zeros((k, k), bool)
     for i in range(k):

@@ -81,10 +81,10 @@ milliseconds are the median of a few runs of each network during your request, t
 way `python -m hldemo.bench` times them (same optimisations and threads).
 
 **Cues.** A recording goes through YAMNet (an AudioSet sound tagger) first: speech is transcribed
-offline by Whisper (tiny.en), a sound that names something (a meow, a moo, a guitar) selects its node,
+offline by Whisper (tiny.en), a sound that names something (a meow, a moo, a harp) selects its node,
 anything else is "not sure". Text is matched to the hierarchy with a sound-word list, exact names and
 MiniLM sentence embeddings; correct it with the picker. Example photos: scikit-image sample data (CC0 / public domain) and Flickr photos (CC BY 2.0, credits in
-examples/README.md); spoken examples: eSpeak NG; recorded sounds: GCompris (GPL-3.0, Free Art License)."""
+examples/README.md); spoken examples: eSpeak NG; recorded sounds: GCompris (GPL-3.0) and Tux Paint (GPL-2.0+)."""
 
 log = logging.getLogger("hldemo.app")
 
@@ -220,7 +220,7 @@ def _examples() -> list[list]:
         [photos / "cat_chelsea.jpg", "", sounds / "farm-animals" / "cat.ogg"],  # recorded sounds: YAMNet
         [photos / "papillon_dog.jpg", "", sounds / "farm-animals" / "dog.ogg"],
         [photos / "water_buffalo.jpg", "", sounds / "farm-animals" / "cow.ogg"],
-        [photos / "electric_guitars.jpg", "", sounds / "gcompris" / "guitar_melody.ogg"],
+        [photos / "harp.jpg", "", sounds / "tuxpaint" / "sounds" / "harp.wav"],
         [photos / "cat_chelsea.jpg", "meow", None],
         [photos / "cat_chelsea.jpg", "", speech / "show_me_the_cat.wav"],
         [photos / "cat_chelsea.jpg", "", speech / "die_katze.wav"],  # German: Whisper base, FreeDict words

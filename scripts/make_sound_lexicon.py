@@ -26,11 +26,8 @@ import json
 import sys
 from pathlib import Path
 
+from hldemo.cues.sounds import CLASS_MAP, SOUND_LEXICON as OUT, load_ontology
 from hldemo.hierarchy import load_hierarchy
-from hldemo.utils import CHECKPOINT_DIR, HIERARCHY_DIR
-
-YAMNET_DIR = CHECKPOINT_DIR / "yamnet"
-OUT = HIERARCHY_DIR / "lexicon" / "audioset.json"
 SPEECH_ROOT = "Speech"
 
 # AudioSet display name -> hierarchy node (id, category name or wnid); None: names nothing, and blocks inheritance.
@@ -75,18 +72,7 @@ SEEDS: dict[str, str | None] = {
 }
 
 
-def load_ontology(path: Path = YAMNET_DIR / "audioset_ontology.json") -> tuple[dict, dict]:
-    """``(by_name, parents)``: ontology entries by display name, and parent names by child name."""
-    entries = json.loads(path.read_text(encoding="utf-8"))
-    by_id = {e["id"]: e for e in entries}
-    parents: dict[str, list[str]] = {}
-    for e in entries:
-        for c in e["child_ids"]:
-            parents.setdefault(by_id[c]["name"], []).append(e["name"])
-    return {e["name"]: e for e in entries}, parents
-
-
-def load_class_names(path: Path = YAMNET_DIR / "yamnet_class_map.csv") -> list[tuple[str, str]]:
+def load_class_names(path: Path = CLASS_MAP) -> list[tuple[str, str]]:
     """YAMNet's ``(mid, display_name)`` per output index."""
     with path.open(encoding="utf-8", newline="") as f:
         return [(row["mid"], row["display_name"]) for row in csv.DictReader(f)]
@@ -116,7 +102,7 @@ def build() -> dict:
             key = SEEDS[name]
             out = (h.node(key).id if key else None, "seed")
         else:
-            got = {p: node_of(p, seen + (name,))[0] for p in parents.get(name, []) if p not in seen}
+            got = {p: node_of(p, seen + (name,))[0] for p in sorted(parents.get(name, ())) if p not in seen}
             ids = {v for v in got.values() if v}
             node = lca(ids) if ids else None
             out = (node, "from " + ", ".join(p for p, v in got.items() if v) if node else "")

@@ -9,19 +9,20 @@ windows every 0.48 s and decides, with the gate below, what the clip is:
   ``scripts/make_sound_lexicon.py``) is sure enough: "heard: Meow 0.93 -> domestic cat";
 * ``"unsure"``: neither: "not sure: it sounds like <top classes>", and no expert.
 
-The gate (chosen on the tuning sources of ``hierarchies/lexicon/sound_clips.json`` only, by
-``scripts/eval_sound_cues.py --tune``; the held-out sources were set aside before): a class's score is
-its mean over the clip's :data:`TOP_FRAMES` best windows (one window of a short clip). The best class that
-names a node must reach ``min_score``, and beat by ``min_margin`` both the best *rival* (a class
-that names nothing and is not one of its ontology ancestors: "Music", "Beep, bleep", "Sound effect"...) and
-the best class naming an unrelated node (and the speech score). A clip that is no such sound goes to Whisper
-when its speech score reaches ``speech_score`` (half the weakest tuning speech clip's: Whisper itself says
-when it hears no words); below that it is not speech, and Whisper is not called.
+The gate (``checkpoints/yamnet/gate.json``, chosen by ``scripts/eval_sound_cues.py --tune`` on the tuning
+sources of ``hierarchies/lexicon/sound_clips.json`` only; the held-out sources were set aside before): a
+class's clip score is its mean over the clip's ``top_frames`` best windows (one window of a short clip). The
+best class that names a node must reach ``min_score``, beat the best class naming an unrelated node by
+``min_margin``, beat the best *rival* that names nothing by ``rival_margin`` (see
+:attr:`SoundLexicon.rivals`: "Music", "Beep, bleep", "Sound effect"..., but not its own ontology ancestors
+such as "Domestic animals, pets", nor "Silence"), and beat the speech score. A clip that is no such sound
+goes to Whisper when its speech score reaches ``speech_score`` (half the weakest tuning speech clip's:
+Whisper itself says when it hears no words); below that it is not speech, and Whisper is not called.
 
 Example:
     >>> tagger = load_sound_tagger()                                   # doctest: +SKIP
     >>> tagger.hear("examples/sounds/farm-animals/cat.ogg").summary()  # doctest: +SKIP
-    'heard: Meow 0.93 -> domestic cat'
+    'heard: Cat 0.96 -> domestic cat'
 """
 
 from __future__ import annotations
@@ -40,10 +41,9 @@ from .audio import AudioSource, load_audio
 YAMNET_DIR = CHECKPOINT_DIR / "yamnet"
 YAMNET_FILE = YAMNET_DIR / "yamnet.tflite"
 YAMNET_SHA256 = "469be6a3421cbc52cf97e9f2f966cba984198e8e7af9854d68b3e3ebb1e04194"
-CLASS_MAP = YAMNET_DIR / "yamnet_class_map.csv"
+CLASS_MAP = YAMNET_DIR / "yamnet_class_map.csv"  # index, mid, display name (read by scripts/make_sound_lexicon.py)
 ONTOLOGY = YAMNET_DIR / "audioset_ontology.json"
 SOUND_LEXICON = HIERARCHY_DIR / "lexicon" / "audioset.json"
-SAMPLE_RATE = 16_000
 WINDOW_SAMPLES = 15_600  # YAMNet's input: 0.975 s (96 mel frames of 10 ms + the 25 ms window)
 HOP_SAMPLES = 7_680  # 0.48 s: YAMNet's own patch hop
 THREADS = 1  # one window takes ~2 ms on one core; a second thread buys little and varies more
@@ -157,6 +157,24 @@ class SoundLexicon:
 BACKGROUND = ("Silence", "Acoustic environment")  # AudioSet classes (with their subtrees) that are never rivals
 
 
+def load_ontology(path: str | Path = ONTOLOGY) -> tuple[dict[str, dict], dict[str, set[str]]]:
+    """The AudioSet ontology: ``(entries by name, parent names by child name)``.
+
+    Raises:
+        CheckpointError: the file is missing or malformed.
+    """
+    try:
+        entries = json.loads(Path(path).read_text(encoding="utf-8"))
+        by_id = {e["id"]: e["name"] for e in entries}
+        parents: dict[str, set[str]] = {}
+        for e in entries:
+            for c in e["child_ids"]:
+                parents.setdefault(by_id[c], set()).add(e["name"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"cannot read the AudioSet ontology {path}: {e}") from e
+    return {e["name"]: e for e in entries}, parents
+
+
 def load_sound_lexicon(path: str | Path = SOUND_LEXICON, ontology: str | Path = ONTOLOGY) -> SoundLexicon:
     """The class -> node table, and which classes are rivals of which (from the AudioSet ontology).
 
@@ -168,16 +186,11 @@ def load_sound_lexicon(path: str | Path = SOUND_LEXICON, ontology: str | Path = 
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         rows = sorted(data["classes"], key=lambda r: r["index"])
-        entries = json.loads(Path(ontology).read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"cannot read the sound lexicon {path}: {e} (scripts/make_sound_lexicon.py writes it)") from e
     names = tuple(r["name"] for r in rows)
     nodes = tuple(r["node"] for r in rows)
-    by_id = {e["id"]: e["name"] for e in entries}
-    parents: dict[str, set[str]] = {}
-    for e in entries:
-        for c in e["child_ids"]:
-            parents.setdefault(by_id[c], set()).add(e["name"])
+    _, parents = load_ontology(ontology)
 
     def ancestors(name: str) -> set[str]:
         out, stack = set(), list(parents.get(name, ()))

@@ -7,6 +7,7 @@ file is in the repository, so these tests need nothing beside the checkout.
 
 import hashlib
 import json
+import os
 import runpy
 import shutil
 import subprocess
@@ -225,7 +226,7 @@ def test_bad_recording_is_a_message(cue_matcher, tmp_path):
 def test_cli_reports_the_source_and_categories():
     out = subprocess.run([sys.executable, "-m", "hldemo.cues", "--json", "--english-only", "--audio", str(COW)],
                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
-                         env={**__import__("os").environ, "PYTHONPATH": str(REPO_ROOT)})
+                         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout.strip().splitlines()[-1])
     assert d["source"] == "sound" and d["node_ids"] == ["cattle"] and len(d["categories"]) == 3

@@ -576,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m hldemo.demo", description="One demo request, without the UI.")
     p.add_argument("image")
     p.add_argument("--cue", default=None, help="typed cue")
-    p.add_argument("--audio", default=None, help="spoken cue (wav/ogg/flac)")
+    p.add_argument("--audio", default=None, help="recorded cue, speech or a sound (wav/ogg/flac/mp3)")
     p.add_argument("--select", nargs="*", default=None, help="picker entries: node ids, wnids or names")
     p.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
     p.add_argument("--gain", type=float, default=DEFAULT_GAIN, help=f"attention gain, {MIN_GAIN:g}-{MAX_GAIN:g}")

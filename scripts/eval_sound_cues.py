@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+from dataclasses import asdict
 
-from hldemo.cues.sound_clips import (SPEECH_CLIPS, gate_dict, load_sound_clips, report, score_clips, tune)
+from hldemo.cues.sound_clips import SPEECH_CLIPS, load_sound_clips, report, score_clips, tune
 from hldemo.cues.sounds import GATE_FILE, Gate, SoundTagger, decide
 from hldemo.hierarchy import load_hierarchy
 from hldemo.utils import REPO_ROOT
@@ -52,15 +52,15 @@ def main(argv=None) -> int:
     held = [c for c in clips if c.role == "held_out"]
     if args.tune:
         gate, r = tune(h, tuning, scores, tagger.lexicon, speech)
-        data = {**gate_dict(gate),
+        data = {**asdict(gate),
                 "about": "The sound gate (hldemo.cues.sounds.Gate), chosen by scripts/eval_sound_cues.py --tune on the "
                          "tuning sources of hierarchies/lexicon/sound_clips.json only.",
                 "tuned_on": sorted({c.source for c in tuning}),
                 "tuning": {k: v for k, v in r.items() if k != "rows"}}
         GATE_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {GATE_FILE.relative_to(REPO_ROOT)}: {gate_dict(gate)}")
+        print(f"wrote {GATE_FILE.relative_to(REPO_ROOT)}: {asdict(gate)}")
         tagger.gate = gate
-    out = {"gate": gate_dict(tagger.gate), "tuning": report(h, tuning, scores, tagger.lexicon, tagger.gate),
+    out = {"gate": asdict(tagger.gate), "tuning": report(h, tuning, scores, tagger.lexicon, tagger.gate),
            "held_out": report(h, held, scores, tagger.lexicon, tagger.gate),
            "per_source": {s: report(h, [c for c in clips if c.source == s], scores, tagger.lexicon, tagger.gate)
                           for s in sorted({c.source for c in clips})},

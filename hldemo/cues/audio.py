@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import io
-import math
 from fractions import Fraction
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +165,3 @@ def tune(h: Hierarchy, clips: list[SoundClip], scores: dict[str, np.ndarray], le
         raise ValueError("no gate of the grid meets the tuning bar")
     return best
 
-
-def gate_dict(gate: Gate) -> dict:
-    return asdict(gate)

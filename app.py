@@ -80,9 +80,11 @@ features by a gain just before its last layer, for this request only.
 milliseconds are the median of a few runs of each network during your request, timed the
 way `python -m hldemo.bench` times them (same optimisations and threads).
 
-**Cues.** Typed or spoken cues are transcribed offline by Whisper (tiny.en) and matched to the
-hierarchy with a sound-word list, exact names and MiniLM sentence embeddings; correct them with the
-picker. Example photos: scikit-image sample data (CC0 / public domain); spoken examples: eSpeak NG."""
+**Cues.** A recording goes through YAMNet (an AudioSet sound tagger) first: speech is transcribed
+offline by Whisper (tiny.en), a sound that names something (a meow, a moo, a harp) selects its node,
+anything else is "not sure". Text is matched to the hierarchy with a sound-word list, exact names and
+MiniLM sentence embeddings; correct it with the picker. Example photos: scikit-image sample data (CC0 / public domain) and Flickr photos (CC BY 2.0, credits in
+examples/README.md); spoken examples: eSpeak NG; recorded sounds: GCompris (GPL-3.0) and Tux Paint (GPL-2.0+)."""
 
 log = logging.getLogger("hldemo.app")
 
@@ -93,7 +95,7 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
 
     def outputs_of(result) -> tuple:
         p = render.panels(hierarchy, result)
-        transcript = p["transcript"] if result.cue.source == "speech" else gr.skip()
+        transcript = p["transcript"] if result.cue.source in ("speech", "sound") else gr.skip()
         picker = result.selection if result.selection_source in ("cue", "picker") else gr.skip()
         return (p["explanation"], transcript, p["cue"], picker, p["teacher"], p["nhl"], p["expert"],
                 p["attention"], p["costs"], p["hierarchy"], p["details"])
@@ -213,8 +215,12 @@ def safe_image(**kwargs) -> gr.Image:
 
 
 def _examples() -> list[list]:
-    photos, speech = EXAMPLES / "photos", EXAMPLES / "speech"
+    photos, speech, sounds = EXAMPLES / "photos", EXAMPLES / "speech", EXAMPLES / "sounds"
     rows = [
+        [photos / "cat_chelsea.jpg", "", sounds / "farm-animals" / "cat.ogg"],  # recorded sounds: YAMNet
+        [photos / "papillon_dog.jpg", "", sounds / "farm-animals" / "dog.ogg"],
+        [photos / "water_buffalo.jpg", "", sounds / "farm-animals" / "cow.ogg"],
+        [photos / "harp.jpg", "", sounds / "tuxpaint" / "sounds" / "harp.wav"],
         [photos / "cat_chelsea.jpg", "meow", None],
         [photos / "cat_chelsea.jpg", "", speech / "show_me_the_cat.wav"],
         [photos / "cat_chelsea.jpg", "", speech / "die_katze.wav"],  # German: Whisper base, FreeDict words

@@ -172,6 +172,13 @@ class Hierarchy:
             cats.update(self.node(item).categories)
         return sorted(cats)
 
+    def lineage(self, key: str) -> list[str]:
+        """Ids of the node ``key`` (id, wnid or name) and of its ancestors, up to the root."""
+        out = [self.node(key).id]
+        while self.nodes[out[-1]].parent is not None:
+            out.append(self.nodes[out[-1]].parent)
+        return out
+
     def path(self, wnid: str) -> list[Node]:
         """Nodes from level 1 down to the category ``wnid``."""
         node = self.nodes[self.categories[self.category_index(wnid)]]

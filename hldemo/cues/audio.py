@@ -3,7 +3,7 @@
 This module has one job: turn whatever a person hands the demo (a wav/ogg/flac file, raw file bytes,
 the ``(sample_rate, numpy array)`` pair that a Gradio ``Audio`` component gives, int16 or float, mono
 or stereo, 8-48 kHz) into the waveform Whisper expects, without ffmpeg. Files are read with
-``soundfile`` (libsndfile), resampling is a windowed-sinc polyphase filter in torch.
+``soundfile`` (libsndfile), resampled with SciPy's polyphase filter.
 
 Every failure a user can cause (missing, empty, corrupt, unreadable, NaN-filled audio, an absurd
 sample rate) raises :class:`hldemo.errors.AudioError` with a message that can be shown as it is.
@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import io
-import math
+from fractions import Fraction
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -37,9 +37,7 @@ FLOAT_OVERSHOOT = 1.5  # float audio up to this peak is taken as [-1, 1] and cli
 SILENCE_RMS = 3e-4  # about -70 dBFS: quieter than any real microphone's noise floor
 SILENCE_PEAK = 2e-3
 MAX_CHANNELS = 32
-SINC_ZERO_CROSSINGS = 6  # width of the resampling low-pass filter (as in torchaudio)
-SINC_ROLLOFF = 0.99
-MAX_POLYPHASE_KERNEL = 4_000_000  # kernel entries; beyond this (odd rates) use linear interpolation
+MAX_RESAMPLE_FACTOR = 1000  # beyond this down factor (44101 Hz -> 16 kHz) the polyphase filter takes seconds
 
 AudioSource = Union[str, Path, bytes, bytearray, "tuple[int, np.ndarray]", "Audio", dict]
 
@@ -157,11 +155,7 @@ def _to_mono(array: np.ndarray) -> np.ndarray:
 
 # --- resampling ----------------------------------------------------------------------------------
 def resample(samples: np.ndarray, source_rate: int, target_rate: int = TARGET_SAMPLE_RATE) -> np.ndarray:
-    """Band-limited resampling of a 1-D float32 signal (windowed-sinc polyphase filter in torch).
-
-    The filter is torchaudio's ``sinc_interp_hann`` method: for rates with a small ratio (44.1 kHz,
-    48 kHz, 22.05 kHz, 8 kHz -> 16 kHz) it is exact polyphase filtering. Rates whose reduced ratio
-    would need a huge kernel fall back to linear interpolation after a moving-average low-pass.
+    """Band-limited resampling of a 1-D float32 signal: SciPy's polyphase filter (``resample_poly``).
 
     Args:
         samples: 1-D float32 waveform.
@@ -169,41 +163,17 @@ def resample(samples: np.ndarray, source_rate: int, target_rate: int = TARGET_SA
         target_rate: wanted sample rate in Hz.
 
     Returns:
-        1-D float32 waveform at ``target_rate`` of length ``ceil(len * target / source)``.
+        1-D float32 waveform at ``target_rate`` of length ``ceil(len * target / source)`` (an odd rate such as
+        44101 Hz is taken as the nearest multiple of 100 Hz: pitch off by < 0.1 %).
     """
     if source_rate == target_rate or len(samples) == 0:
         return samples.astype(np.float32, copy=False)
-    g = math.gcd(int(source_rate), int(target_rate))
-    orig, new = source_rate // g, target_rate // g
-    out_len = math.ceil(len(samples) * new / orig)
-    base = min(orig, new) * SINC_ROLLOFF
-    width = math.ceil(SINC_ZERO_CROSSINGS * orig / base)
-    if new * (2 * width + orig) > MAX_POLYPHASE_KERNEL:
-        return _resample_linear(samples, source_rate, target_rate, out_len)
+    from scipy.signal import resample_poly
 
-    import torch
-    import torch.nn.functional as F
-
-    idx = torch.arange(-width, width + orig, dtype=torch.float64)[None, None] / orig
-    t = torch.arange(0, -new, -1, dtype=torch.float64)[:, None, None] / new + idx
-    t = (t * base).clamp_(-SINC_ZERO_CROSSINGS, SINC_ZERO_CROSSINGS)
-    window = torch.cos(t * math.pi / SINC_ZERO_CROSSINGS / 2) ** 2
-    t = t * math.pi
-    kernel = torch.where(t == 0, torch.ones_like(t), torch.sin(t) / t) * window * (base / orig)
-    wave = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None, None]
-    wave = F.pad(wave, (width, width + orig))
-    with torch.no_grad():
-        out = F.conv1d(wave, kernel.float(), stride=orig)  # (1, new, frames)
-    out = out.transpose(1, 2).reshape(-1)[:out_len]
-    return out.numpy().astype(np.float32, copy=False)
-
-
-def _resample_linear(samples: np.ndarray, source_rate: int, target_rate: int, out_len: int) -> np.ndarray:
-    if target_rate < source_rate:  # crude anti-aliasing before decimation
-        k = max(1, int(round(source_rate / target_rate)))
-        samples = np.convolve(samples, np.ones(k, dtype=np.float32) / k, mode="same")
-    x_new = np.arange(out_len, dtype=np.float64) * (source_rate / target_rate)
-    return np.interp(x_new, np.arange(len(samples)), samples).astype(np.float32)
+    ratio = Fraction(int(target_rate), int(source_rate))
+    if ratio.denominator > MAX_RESAMPLE_FACTOR:  # an odd rate: resample as if from the nearest multiple of 100 Hz
+        ratio = Fraction(int(target_rate), max(100, round(source_rate / 100) * 100))
+    return resample_poly(samples.astype(np.float32, copy=False), ratio.numerator, ratio.denominator).astype(np.float32)
 
 
 # --- entry point ---------------------------------------------------------------------------------

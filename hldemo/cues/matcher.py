@@ -216,8 +216,10 @@ class CueResult:
             word lists of :mod:`hldemo.cues.translate`).
         translation: the English reading of a German, French or Spanish cue (None for English).
         speech: the :class:`hldemo.cues.speech.Transcript` a spoken cue came from (:meth:`CueMatcher.match_speech`).
+        sound: the :class:`hldemo.cues.sounds.Hearing` of a recorded cue (what YAMNet heard, and why).
         seconds: time spent understanding the cue (speech recognition included for a spoken one).
-        source: ``"text"`` (typed), ``"speech"`` (spoken) or ``"none"`` (no cue given).
+        source: ``"text"`` (typed), ``"speech"`` (spoken), ``"sound"`` (a recorded sound, not speech) or
+            ``"none"`` (no cue given).
 
     The one result a cue produces: the demo engine and its renderer take it unchanged.
     """
@@ -236,6 +238,7 @@ class CueResult:
     language: str = "en"
     translation: str | None = None
     speech: object = field(default=None, repr=False)  # the hldemo.cues.speech.Transcript it came from
+    sound: object = field(default=None, repr=False)  # the hldemo.cues.sounds.Hearing of a recording
     seconds: float = 0.0
     source: str = "none"
 
@@ -279,6 +282,8 @@ class CueResult:
         if self.speech is not None:
             out["heard"] = self.heard
             out["speech"] = self.speech.to_dict()
+        if self.sound is not None:
+            out["sound"] = self.sound.to_dict()
         return out
 
     def summary(self) -> str:
@@ -334,6 +339,11 @@ def load_embedder(name_or_path: str | Path | None = None, device: str = "cpu"):
             _EMBEDDERS[key] = model
             log.info("loaded cue embedder %s in %.2f s", name_or_path, time.perf_counter() - t0)
         return _EMBEDDERS[key]
+
+
+def _sentence(text: str) -> str:
+    """``text`` with its first letter in upper case (the rest as it is: "Meow" stays a name)."""
+    return text[:1].upper() + text[1:]
 
 
 def _belief(transcript) -> float:
@@ -880,6 +890,52 @@ class CueMatcher:
             if result.unmatched:
                 result.notes.append("not understood: " + ", ".join(repr(p) for p in result.unmatched))
 
+    def match_audio(self, audio, model, *, multilingual=None, tagger=None) -> CueResult:
+        """A recording as the cue, speech or sound; never raises for bad audio.
+
+        YAMNet hears it first (:meth:`hldemo.cues.sounds.SoundTagger.hear`): speech goes to
+        :meth:`match_speech` (``model``, ``multilingual``); a sound that names a node selects it ("heard:
+        Meow 0.93 -> domestic cat"); anything else is "not sure: it sounds like ...", and Whisper is not
+        called. ``source`` is ``"speech"`` or ``"sound"``; ``sound`` carries what was heard.
+
+        Args:
+            audio: anything :func:`hldemo.cues.audio.load_audio` reads.
+            model: the Whisper model for speech (None: speech is reported as not understood).
+            multilingual: see :meth:`match_speech`.
+            tagger: a :class:`hldemo.cues.sounds.SoundTagger` (default: the shipped one).
+        """
+        from ..errors import AudioError
+        from .audio import load_audio
+        from .sounds import load_sound_tagger
+
+        t0 = time.perf_counter()
+        try:
+            audio = load_audio(audio)  # decoded once, for YAMNet and Whisper
+            hearing = (tagger or load_sound_tagger()).hear(audio)
+        except AudioError as e:
+            return CueResult(message=f"Could not use the audio: {e}. The full model is used.", source="none",
+                             seconds=time.perf_counter() - t0)
+        if hearing.kind == "speech" and model is not None:
+            result = self.match_speech(audio, model, multilingual=multilingual)
+            result.notes.insert(0, f"sound: {hearing.summary()}")
+        elif hearing.kind == "sound":
+            node = self.hierarchy.node(hearing.node)
+            result = CueResult(text=hearing.label, source="sound")
+            self._add(result, CueMatch(node=node.id, name=node.name, level=node.level, score=hearing.score,
+                                       reason=f"sound {hearing.label!r} ({hearing.reason})", phrase=hearing.label,
+                                       categories=node.categories, words=(hearing.label,)))
+            self._finish(result)
+            result.message = f"{_sentence(hearing.summary())}. {result.message}"
+        else:
+            what = "Speech recognition is not loaded" if hearing.kind == "speech" else _sentence(hearing.summary())
+            result = CueResult(message=f"{what}: the full model is used.", source="sound",
+                               notes=[f"sound: {hearing.reason}"])
+        if result.source == "sound":
+            result.notes[:0] = audio.messages  # "audio cut to the first 30 s" (the speech path says it itself)
+        result.sound = hearing
+        result.seconds = time.perf_counter() - t0
+        return result
+
     def match_speech(self, audio, model, *, multilingual=None, tries: int = LANGUAGE_TRIES) -> CueResult:
         """Transcribe a spoken cue and match it; never raises for bad audio.
 
@@ -1053,7 +1109,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--hierarchy", default=DEFAULT_HIERARCHY, help="hierarchy name or JSON path (default: %(default)s)")
     p.add_argument("--audio", action="append", default=[], metavar="FILE",
-                   help="transcribe FILE (wav/ogg/flac) and match the transcript; may repeat")
+                   help="a recorded cue (wav/ogg/flac/mp3): speech is transcribed and matched, a sound tagged; may repeat")
     p.add_argument("--speech-model", default=None, help="Whisper model name or path (default: tiny.en, offline)")
     p.add_argument("--english-only", action="store_true",
                    help="don't fall back to Whisper base for German, French and Spanish speech")
@@ -1110,7 +1166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         for path in args.audio:
-            r = matcher.match_speech(path, model, multilingual=multilingual)
+            r = matcher.match_audio(path, model, multilingual=multilingual)
             r.notes.insert(0, f"audio: {path}")
             results.append(r)
     results += [matcher.match(t) for t in args.text]
@@ -1121,6 +1177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             line = r.summary()
             if r.transcript is not None:
                 line = f"[heard {r.transcript!r}] {line}"
+            elif r.sound is not None:
+                line = f"[{r.sound.summary()}] {line}"
             print(line)
     sys.stdout.flush()
     return 0

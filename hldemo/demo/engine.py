@@ -215,7 +215,7 @@ class DemoEngine:
         try:
             if source == "text" and self.matcher is not None:
                 result = self.matcher.match(text)
-            elif source == "speech" and self.speech is not None:
+            elif source == "speech" and (self.speech is not None or self.matcher is not None):
                 result = self._hear(audio)
             else:
                 result = CueResult(message={
@@ -229,13 +229,15 @@ class DemoEngine:
         except Exception as e:  # never let a cue break a request
             log.exception("cue interpretation failed")
             result = CueResult(message=f"The cue could not be used (internal error: {type(e).__name__}).")
-        result.source = source
+        if source != "speech" or result.source not in ("speech", "sound"):  # a recording says which it was
+            result.source = source
         result.seconds = time.perf_counter() - t0
         return result
 
     def _hear(self, audio: object) -> CueResult:
-        """A spoken cue: Whisper tiny.en first; when the cue matcher understands nothing in it,
-        Whisper base (loaded on first use) for German, French or Spanish speech."""
+        """A recorded cue: YAMNet tells speech from sounds (:meth:`CueMatcher.match_audio`); speech goes to
+        Whisper tiny.en first and, when the cue matcher understands nothing in it, to Whisper base (loaded
+        on first use) for German, French or Spanish speech."""
         from ..cues.speech import MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models, transcribe
 
         if self.matcher is None:
@@ -246,7 +248,7 @@ class DemoEngine:
         fallback = None
         if not getattr(self.speech, "is_multilingual", False) and MULTILINGUAL_SPEECH_MODEL in offline_models():
             fallback = load_speech_model(MULTILINGUAL_SPEECH_MODEL, device="cpu")
-        return self.matcher.match_speech(audio, self.speech, multilingual=fallback)
+        return self.matcher.match_audio(audio, self.speech, multilingual=fallback)
 
     # --- the request -------------------------------------------------------------------------
     def run(self, image: object, cue: object = None, audio: object = None, selection: Sequence[str] | None = None,
@@ -574,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m hldemo.demo", description="One demo request, without the UI.")
     p.add_argument("image")
     p.add_argument("--cue", default=None, help="typed cue")
-    p.add_argument("--audio", default=None, help="spoken cue (wav/ogg/flac)")
+    p.add_argument("--audio", default=None, help="recorded cue, speech or a sound (wav/ogg/flac/mp3)")
     p.add_argument("--select", nargs="*", default=None, help="picker entries: node ids, wnids or names")
     p.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
     p.add_argument("--gain", type=float, default=DEFAULT_GAIN, help=f"attention gain, {MIN_GAIN:g}-{MAX_GAIN:g}")

@@ -369,7 +369,9 @@ def _md_escape(text: str) -> str:
 
 
 def transcript_markdown(cue) -> str:
-    """What Whisper heard ("" when the cue was not spoken)."""
+    """What Whisper heard, or what YAMNet heard in a recorded sound ("" for a typed cue or none)."""
+    if cue.source == "sound" and cue.sound is not None:
+        return f"**Heard (a sound, not speech):** {_md_escape(cue.sound.heard_text())}"
     if cue.source != "speech":
         return ""
     heard = (cue.transcript or "").strip()
@@ -438,6 +440,8 @@ def explanation_sentence(hierarchy, result) -> str:
         said = f"You said “{clip_text(result.cue.transcript, 60)}”"
     elif result.cue.source == "text" and result.cue.text:
         said = f"You typed “{clip_text(result.cue.text, 40)}”"
+    elif result.cue.source == "sound" and result.cue.understood:
+        said = f"It sounded like “{result.cue.text}”"
     what = _selection_words(hierarchy, result)
     n_all = len(hierarchy.categories)
     negated = ", ".join(hierarchy.display_name(n) for n in result.cue.inhibit_node_ids[:2])

@@ -55,13 +55,15 @@ def time_models(models: dict, batch: int, warmup: int, rounds: int, size: int = 
 
 
 def pick_experts(model, seed: int = 0) -> dict:
-    """The experts the benchmark reports: house cats, dogs, 20 random categories, and every
-    level-1 node whose branch the config narrows (``branch_overrides``: the experts built to pay)."""
+    """The experts the benchmark reports: house cats, dogs, 20 random categories, one level-1 node,
+    and every level-1 node whose branch the config narrows (``branch_overrides``: experts built to pay)."""
     h = model.hierarchy
+    level1 = next((n.id for n in h.level(1) if n.id not in ("dog",) and len(n.categories) >= 20), h.level(1)[0].id)
     rng = random.Random(seed)
     named = {node: [node] for node in ("domestic_cat", "dog") if node in h.nodes}  # other trees may lack them
     lean = {f"level1_{n}": [n] for o in model.config.get("branch_overrides", []) for n in o["nodes"] if n in h.nodes}
-    return {**named, "random_20": sorted(rng.sample(model.categories, min(20, len(model.categories)))), **lean}
+    return {**named, "random_20": sorted(rng.sample(model.categories, min(20, len(model.categories)))),
+            f"level1_{level1}": [level1], **lean}
 
 
 def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = True, threads: int | None = None) -> dict:

@@ -90,25 +90,28 @@ def expert_frontier_lines(folder: Path) -> list[str]:
     if not path.exists():
         return ["(run `python scripts/make_expert_frontier.py` to measure it)"]
     data = json.loads(path.read_text())
-    names = list(data["sets"])
     lines = ["Made by `python scripts/make_expert_frontier.py` (`experts.json`). Per level-1 group (and the house-cat",
              "node): the GMACs of its expert over the teacher's, and its restricted agreement: on held-out photos whose",
              f"teacher top-{data['restricted_top']} holds one of the expert's categories, how often the expert ranks first what",
              "the teacher ranks first among them (pooled over the sets: " + "; ".join(f"{n} ({c})" for n, c in data["sets"].items()) + ").",
-             "*Full width*: the exact copy (100 % by construction); *lean, least squares*: the lean branch",
-             f"(`{json.dumps(data['lean_ops'])}`) fitted without gradient steps; *lean, distilled*: the shipped lean branch.", "",
-             "| group | categories | full width | lean, least squares | lean, distilled | ships |", "|---|---:|---:|---:|---:|---|"]
+             f"*Shipped*: this checkpoint's expert. *Lean*: the branch of the `{data['lean_variant']}` variant",
+             f"(`{json.dumps(data['lean_ops'])}`), fitted by least squares only, or also distilled."]
+    distilled = data.get("distilled")
+    if distilled:
+        lines += ["The distilled lean network came from:", "", "```", *distilled["commands"], "```", "",
+                  "Its full network agrees with the teacher on " + ", ".join(
+                      f"{100 * a:.1f} % ({n})" for n, a in distilled["full_network_agreement"].items()) + "."]
+    lines += ["", "| group | categories | shipped | lean, least squares | lean, distilled |", "|---|---:|---:|---:|---:|"]
 
     def cell(point):
         if point is None:
             return "-"
         agree = "n/a" if point["agreement"] is None else f"{100 * point['agreement']:.1f} %"
-        n = f" ({point['photos']} photos)" if point.get("photos") is not None else ""
-        return f"{point['macs_vs_teacher']:.3f}x, {agree}{n}"
+        return f"{point['macs_vs_teacher']:.3f}x, {agree} ({point['photos']} photos)"
     for node, g in data["groups"].items():
         pts = g["points"]
-        lines.append(f"| {node} | {g['categories']} | {cell(pts.get('full width'))} | {cell(pts.get('lean, least squares'))} | "
-                     f"{cell(pts.get('lean, distilled (shipped)'))} | {g['ships']} |")
+        lines.append(f"| {node} | {g['categories']} | {cell(pts.get('shipped'))} | {cell(pts.get('lean, least squares'))} | "
+                     f"{cell(pts.get('lean, distilled'))} |")
     return lines
 
 

@@ -292,3 +292,14 @@ def test_bad_branch_overrides(teacher):
     del config["branch_overrides"][1]["ops"]
     with pytest.raises(CheckpointError, match="ops"):
         validate_config(config)
+
+
+def test_lean_variant_experts_pay(teacher):
+    """The registered lean variant (issue #20): its house-cat and carnivore experts cost <= 0.90x the
+    teacher's GMACs (counted by FlopCounterMode, not timed), the full network <= 5x."""
+    model = build_nhl("nhl_lite0_lean", teacher=teacher).eval()
+    t = count_macs(teacher)
+    assert count_macs(build_expert(model, "domestic_cat")) <= 0.90 * t
+    assert count_macs(build_expert(model, "carnivores")) <= 0.90 * t
+    assert count_macs(build_expert(model, "dog")) > 0.99 * t  # the groups it does not narrow stay exact copies
+    assert count_macs(model) <= 5 * t

@@ -37,6 +37,7 @@ from hldemo.demo.engine import (  # noqa: E402
     DemoEngine,
     configure_threads,
 )
+from hldemo.data import load_example_credits  # noqa: E402
 from hldemo.errors import exit_on_user_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -93,7 +94,7 @@ way `python -m hldemo.bench` times them (same optimisations and threads).
 **Cues.** Typed or spoken cues are transcribed offline by Whisper (tiny.en) and matched to the
 hierarchy with a sound-word list, exact names and MiniLM sentence embeddings; correct them with the
 picker. Example photos: scikit-image sample data (CC0 / public domain) and Flickr photos under CC BY 2.0
-(authors credited in `examples/photos/credits.csv` and below the examples); spoken examples: eSpeak NG."""
+(authors credited below the examples); spoken examples: eSpeak NG."""
 
 log = logging.getLogger("hldemo.app")
 
@@ -183,6 +184,7 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
         gr.Examples(
             examples=_examples(), inputs=[image, cue, audio], outputs=outputs + [mode, gain], fn=run_example,
             run_on_click=True, cache_examples=False, api_name="example", label="Examples (click to run)")
+        gr.Markdown(render.example_credits_markdown(load_example_credits()), elem_id="example-credits")
         with gr.Accordion("About this demo", open=False, elem_id="about"):
             gr.Markdown(ABOUT)
 

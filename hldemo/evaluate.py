@@ -19,7 +19,6 @@ DIR holds photos labelled by ImageNet wnid: an ImageFolder (``DIR/<wnid>/*.jpg``
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
 import sys
@@ -27,19 +26,19 @@ from pathlib import Path
 
 import torch
 
-from .data import is_holdout, list_images, load_image, wnid_of
+from .data import is_holdout, list_images, load_example_credits, load_image, wnid_of
 from .errors import exit_on_user_error
 from .net.attention import attention_level, branch_gains
 from .net.backbone import load_teacher, make_transform
 from .net.checkpoint import DEFAULT_CHECKPOINT, load_model
 from .net.expert import build_expert
+from .net.model import NHLHead
 from .train.distill import TeacherTail
-from .utils import EXAMPLES_DIR
 
 # The photo sets the model card and the accuracy/cost frontier report on (folders of the project's
 # data, ../shared/data): (name, folder, which photos, only this node's categories). "holdout" = the
 # hashed held-out part (hldemo.data.is_holdout), "all", or "unused" = photos training did not use.
-# Photos the demo ships as examples (EXAMPLE_CREDITS) are left out of every set: they were picked
+# Photos the demo ships as examples (hldemo.data.EXAMPLE_CREDITS) are left out of every set: they were picked
 # by looking at what the network does with them.
 EVAL_SETS = (("ImageNet samples, held out (1 photo per class)", "imagenet-samples", "holdout", None),
              ("imagen, held out", "imagen", "holdout", None),
@@ -50,7 +49,6 @@ EVAL_SETS = (("ImageNet samples, held out (1 photo per class)", "imagenet-sample
 # The photos the default attention gain is chosen on: never the held-out ones ("train" = the rest).
 CALIBRATION_SETS = (("ImageNet samples, not held out", "imagenet-samples", "train", None),
                     ("imagen, not held out", "imagen", "train", None))
-EXAMPLE_CREDITS = EXAMPLES_DIR / "photos" / "credits.csv"  # file, source (path under ../shared/data), ...
 CUE_GAINS = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.5, 3.0)
 WRONG_CUE_SEEDS = 10
 MAX_WRONG_CUE_COST = 0.005  # a random wrong cue may cost at most 0.5 point of top-1 at the default gain
@@ -60,11 +58,8 @@ HEAD_CHUNK = 256  # photos per pass of the branch levels from cached level-1 fea
 
 
 def example_sources() -> set[str]:
-    """Paths (under ``../shared/data``) of the photos the demo ships as examples (:data:`EXAMPLE_CREDITS`)."""
-    if not EXAMPLE_CREDITS.is_file():
-        return set()
-    with open(EXAMPLE_CREDITS, newline="", encoding="utf-8") as f:
-        return {row["source"] for row in csv.DictReader(f) if row.get("source")}
+    """Paths (under ``../shared/data``) of the photos the demo ships as examples (``examples/photos/credits.csv``)."""
+    return {row["source"] for row in load_example_credits() if row.get("source")}
 
 
 def _relative(path: Path, folder: str | Path) -> str:
@@ -174,12 +169,56 @@ def evaluate(model, teacher, files, labels_wnid, seed: int = 0, progress: bool =
     return report
 
 
-def _cue_logits(head, pooled, node_of: list[str], hierarchy, gain: float) -> torch.Tensor:
-    """Full-NHL logits with each photo's cue node at ``gain`` (as the demo applies it), from the
-    pooled level-1 features: only levels 2.. run again."""
-    gains = [branch_gains(hierarchy, {n: gain}) for n in node_of]
-    return torch.cat([head(pooled[i:i + HEAD_CHUNK], gains[i:i + HEAD_CHUNK], start=1)
-                      for i in range(0, len(pooled), HEAD_CHUNK)])
+class CueLogits:
+    """Full-NHL logits with one cue per photo at a gain, as the demo applies it, computed cheaply
+    from the pooled level-1 features.
+
+    A cue's gain changes only the logits of the categories under the branches it multiplies, so
+    only those are computed again, by the levels below level 1 cut out for the cue's group (its
+    level-1 group for a group cue, its subgroup for a subgroup or category cue): exact, and
+    hundreds of times cheaper than running levels 2.. of all 1000 categories per photo and gain.
+
+    Args:
+        model: the full NHL (a tree of depth >= 3).
+        pooled: the photos' pooled level-1 features (:func:`extract`).
+    """
+
+    def __init__(self, model, pooled: torch.Tensor):
+        self.model, self.pooled, self.hierarchy = model, pooled, model.hierarchy
+        if attention_level(self.hierarchy) < 2:
+            raise ValueError("cue curves need attention below level 1 (a tree of depth >= 3)")
+        self.base = torch.cat([model.head(pooled[i:i + HEAD_CHUNK], start=1) for i in range(0, len(pooled), HEAD_CHUNK)]) \
+            if len(pooled) else pooled.new_zeros(0, len(model.categories))
+        self._index = {w: i for i, w in enumerate(model.categories)}
+        self._level1 = {n: i for i, n in enumerate(model.head.levels[0].node_ids)}
+        self._tails: dict[str, tuple] = {}
+
+    def _tail(self, node_id: str) -> tuple:
+        """Levels 2.. of the branches under ``node_id``, the level-1 branches they read, their categories' columns."""
+        if node_id not in self._tails:
+            sub = self.model.head.subset(list(self.hierarchy.nodes[node_id].categories))
+            tail = NHLHead(list(sub.levels)[1:], sub.categories)
+            self._tails[node_id] = (tail, [self._level1[n] for n in sub.levels[0].node_ids],
+                                    torch.tensor([self._index[w] for w in sub.categories]))
+        return self._tails[node_id]
+
+    @torch.inference_mode()
+    def __call__(self, cues: list[str], gain: float) -> torch.Tensor:
+        """Logits (photos, categories) with photo i's cue ``cues[i]`` (a node id) at ``gain``."""
+        out = self.base.clone()
+        if gain == 1.0:
+            return out
+        groups: dict[str, list[int]] = {}
+        for i, node_id in enumerate(cues):
+            node = self.hierarchy.nodes[node_id]
+            key = node_id if node.level <= 2 else node.parent  # a category's logits depend on its subgroup
+            groups.setdefault(key, []).append(i)
+        for key, rows in groups.items():
+            tail, parents, columns = self._tail(key)
+            gains = [branch_gains(self.hierarchy, {cues[i]: gain}) for i in rows]
+            idx = torch.tensor(rows)
+            out[idx[:, None], columns] = tail(self.pooled[idx][:, parents], gains)
+        return out
 
 
 @torch.inference_mode()
@@ -197,13 +236,11 @@ def cue_curves(model, pooled: torch.Tensor, t_logits: torch.Tensor, labels_wnid:
         (mean; top-1 equal to the teacher's), "wrong_teacher_agreement_min"}}}``, lists over ``gains``.
     """
     hierarchy = model.hierarchy
-    if attention_level(hierarchy) < 2:
-        raise ValueError("cue curves need attention below level 1 (a tree of depth >= 3)")
+    with_cues = CueLogits(model, pooled)
     index = {w: i for i, w in enumerate(model.categories)}
     labels = torch.tensor([index[w] for w in labels_wnid])
     teacher_top = t_logits.argmax(1)
-    base = model.head(pooled, start=1) if len(pooled) else t_logits
-    out = {"gains": list(gains), "seeds": seeds, "n_images": len(labels_wnid), "none_top1": top1(base, labels),
+    out = {"gains": list(gains), "seeds": seeds, "n_images": len(labels_wnid), "none_top1": top1(with_cues.base, labels),
            "levels": {}}
     if not len(labels_wnid):
         return out
@@ -215,10 +252,10 @@ def cue_curves(model, pooled: torch.Tensor, t_logits: torch.Tensor, labels_wnid:
         curve = {"right_top1": [], "wrong_top1": [], "wrong_top1_min": [], "wrong_teacher_agreement": [],
                  "wrong_teacher_agreement_min": []}
         for g in gains:
-            curve["right_top1"].append(top1(_cue_logits(model.head, pooled, right, hierarchy, g), labels))
+            curve["right_top1"].append(top1(with_cues(right, g), labels))
             accs, agree = [], []
             for cues in wrong:
-                logits = _cue_logits(model.head, pooled, cues, hierarchy, g)
+                logits = with_cues(cues, g)
                 accs.append(top1(logits, labels))
                 agree.append(float((logits.argmax(1) == teacher_top).float().mean()))
             curve["wrong_top1"].append(sum(accs) / len(accs))

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import torch
 
-from hldemo.data import wnid_of
-from hldemo.evaluate import CALIBRATION_SETS, EXAMPLE_CREDITS, choose_gain, curve_at, eval_set_files, evaluate
-from hldemo.net.checkpoint import ATTENTION_FILE
+from hldemo.data import EXAMPLE_CREDITS, wnid_of
+from hldemo.evaluate import CALIBRATION_SETS, choose_gain, curve_at, eval_set_files, evaluate
 from hldemo.net.backbone import load_teacher
-from hldemo.net.checkpoint import load_model
+from hldemo.net.checkpoint import ATTENTION_FILE, load_model
 from hldemo.net.expert import build_expert
 from hldemo.net.flops import count_macs, count_params
 from hldemo.train.fit import commands_from_log, parse_args, training_files

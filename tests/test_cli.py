@@ -65,7 +65,11 @@ def test_evaluate_json_report(few_photos):
     assert report["n_images"] == len(fixture_photos())
     assert 0.0 <= report["agreement"] <= 1.0
     assert "domestic_cat" in report["experts"]["per_node"]
-    assert set(report["wrong_cue_robustness"]) >= {"gain", "no_attention", "0.999", "1.0"}
+    curves = report["cue_curves"]
+    assert set(curves["levels"]) == {"1", "2", "3"} and curves["seeds"] == 10
+    for curve in curves["levels"].values():
+        assert len(curve["right_top1"]) == len(curve["wrong_top1"]) == len(curves["gains"])
+        assert curve["right_top1"][0] == curve["wrong_top1"][0] == curves["none_top1"]  # gain 1: no attention
 
 
 def test_bench_quick_produces_every_field():

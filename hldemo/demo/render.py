@@ -551,6 +551,21 @@ def explanation_sentence(hierarchy, result) -> str:
     return " ".join(parts)
 
 
+def example_credits_markdown(credits: Sequence[Mapping[str, str]]) -> str:
+    """One line per example photo: what it shows, its author and licence (rows of
+    :func:`hldemo.data.load_example_credits`)."""
+    lines = []
+    for row in credits:
+        original = row.get("original", "")
+        author = _md_escape(row.get("author", "?"))
+        if original.startswith("http"):
+            author = f"[{author}]({original})"
+        elif original:
+            author += f" ({_md_escape(original)})"
+        lines.append(f"- `{_md_escape(row['file'])}`: {_md_escape(row.get('what', ''))}, {author}, {_md_escape(row.get('licence', ''))}")
+    return ("**Example photos**\n\n" + "\n".join(lines)) if lines else ""
+
+
 def picker_choices(hierarchy) -> list[tuple[str, str]]:
     """``(label, value)`` pairs for the category picker: groups (levels 1..depth-1), then categories."""
     out: list[tuple[str, str]] = []

@@ -232,8 +232,11 @@ def safe_image(**kwargs) -> gr.Image:
 
 def _examples() -> list[list]:
     photos, speech = EXAMPLES / "photos", EXAMPLES / "speech"
+    attention = [[photos / row["file"], row["cue"], None] for row in load_example_credits() if row.get("cue")]
     rows = [
         [photos / "cat_chelsea.jpg", "meow", None],
+        *attention,  # a right cue tips the full NHL's unsure answer to the right category
+        [photos / "cat_chelsea.jpg", "a truck", None],  # a wrong cue: the network holds its ground
         [photos / "cat_chelsea.jpg", "", speech / "show_me_the_cat.wav"],
         [photos / "cat_chelsea.jpg", "", speech / "die_katze.wav"],  # German: Whisper base, FreeDict words
         [photos / "coffee_cup.jpg", "something to drink from", None],

@@ -150,7 +150,9 @@ def list_images(sources: Iterable[str | Path], cache_dir: str | Path = "cache") 
 def load_example_credits(path: str | Path = EXAMPLE_CREDITS) -> list[dict]:
     """The demo's example photos and their credits, one dict per photo: ``file`` (in
     ``examples/photos``), ``what``, ``author``, ``licence``, ``original`` (a web page) and ``source``
-    (its path under ``../shared/data`` when it came from there, else empty); [] without the file."""
+    (its path under ``../shared/data`` when it came from there, else empty) and ``cue`` (for the
+    photos that show attention at work: a right cue that tips the full NHL's answer to the right
+    category, found by ``scripts/find_attention_examples.py``); [] without the file."""
     path = Path(path)
     if not path.is_file():
         return []

@@ -385,3 +385,21 @@ def test_default_gain_and_expert_card_come_from_the_checkpoint_folder(tmp_path, 
     (folder / "experts.json").write_text("[1, 2]")
     with pytest.raises(CheckpointError, match="experts.json"):
         load_expert_card(folder)
+
+
+def test_the_attention_examples_tip_the_full_network_to_the_right_category(demo_engine):
+    """The demo's attention examples (examples/photos/credits.csv): the right cue raises the
+    labelled category's probability in the full network, and turns a wrong top-1 into the right
+    category on at least one of them."""
+    from hldemo.data import load_example_credits, wnid_of
+
+    rows = [row for row in load_example_credits() if row.get("cue")]
+    assert len(rows) >= 2
+    tipped = 0
+    for row in rows:
+        label = wnid_of(row["file"])
+        r = demo_engine.run(str(ROOT / "examples" / "photos" / row["file"]), cue=row["cue"], top_k=1000)
+        assert r.ok and label in r.categories, (row, r.message)  # the cue names the right category
+        assert _probability(r.nhl_attention, label) > _probability(r.nhl, label), row
+        tipped += r.nhl[0].wnid != label and r.nhl_attention[0].wnid == label
+    assert tipped >= 1

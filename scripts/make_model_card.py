@@ -134,6 +134,8 @@ def main():
     p.add_argument("--model", default=str(ROOT / "checkpoints" / "nhl_lite0"))
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--reuse-eval", action="store_true", help="write the card from the existing eval.json and attention.json")
+    p.add_argument("--reuse-attention", action="store_true",
+                   help="keep the default gain of the existing attention.json (skip the calibration photos)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: a shared machine stays usable)")
     args = p.parse_args()
     folder = Path(args.model)
@@ -147,12 +149,13 @@ def main():
     used = {f.resolve() for f in training_files(train_args)} if train_args else set()
     torch.set_num_threads(args.threads)
     reports = json.loads((folder / "eval.json").read_text()) if args.reuse_eval else {}
-    if args.reuse_eval:
+    if args.reuse_eval or args.reuse_attention:
         attention = json.loads((folder / ATTENTION_FILE).read_text())
     else:
         attention = calibrate_attention(model, teacher, args.data, fraction)
         (folder / ATTENTION_FILE).write_text(json.dumps(attention, indent=1) + "\n")
         print(f"default attention gain {attention['gain']:g} ({folder / ATTENTION_FILE})", file=sys.stderr)
+    if not args.reuse_eval:
         sets = eval_set_files(args.data, model.hierarchy, fraction, used, cache_dir=ROOT / "runs" / "extracted")
         for name, files in sets.items():
             print(f"{name}: {len(files)} photos", file=sys.stderr)

@@ -67,13 +67,12 @@ from ..net.checkpoint import DEFAULT_CHECKPOINT, load_expert_card
 from ..net.model import DEFAULT_GAIN  # the fallback for a checkpoint without a calibrated gain
 from . import render
 from .experts import EXPERT_CACHE_SIZE, ExpertCache
-from .results import DEFAULT_MODE, LOW_SHARE, MODES, Cost, DemoResult, Prediction
+from .results import ATTENTION, DEFAULT_MODE, LOW_SHARE, MODES, Cost, DemoResult, Prediction
 
 log = logging.getLogger(__name__)
 
 # --- constants -----------------------------------------------------------------------------------
 MIN_GAIN, MAX_GAIN = 1.0, 8.0
-ATTENTION = "full NHL + attention"  # the attention pass's name in timings and costs
 TOP_K = 5
 EXPORT_CACHE_SIZE = 16  # zipped experts kept on disk for download
 THREADS_ENV = "HLDEMO_TORCH_THREADS"

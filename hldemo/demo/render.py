@@ -17,9 +17,9 @@ import html
 from typing import Iterable, Mapping, Sequence
 
 from ..utils import clip_text
+from .results import ATTENTION
 
 # --- constants -----------------------------------------------------------------------------------
-ATTENTION = "full NHL + attention"  # the attention pass's row (hldemo.demo.engine.ATTENTION)
 COLUMN_TITLES = {"teacher": "Teacher (EfficientNet-Lite0)", "nhl": "Full NHL", "expert": "Efficient expert",
                  "attention": "Full NHL + attention"}
 ROW_HEIGHT = 16

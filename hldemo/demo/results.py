@@ -12,6 +12,7 @@ DEFAULT_MODE = "enhance"
 # Below this share of the full network's belief inside an expert's categories, the photo is more
 # likely none of them than one of them: the demo says so instead of repeating the expert's answer.
 LOW_SHARE = 0.5
+ATTENTION = "full NHL + attention"  # the attention pass: its name in costs and timings
 
 
 # --- results -------------------------------------------------------------------------------------

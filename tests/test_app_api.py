@@ -134,6 +134,9 @@ def test_typed_cue_builds_an_expert(client):
     assert len(top_labels(r["teacher"])) == len(top_labels(r["nhl"])) == len(top_labels(r["attention"])) == 5
     assert [p["name"] for p in d["nhl_attention"]] == top_labels(r["attention"])  # the full NHL + attention column
     assert 0.5 < d["expert_share"] <= 1 and not d["expert_share_low"]
+    top = d["nhl"][0]  # "meow" raises the full network's cat in the attention column
+    assert top["wnid"] in HOUSE_CATS
+    assert next(p["probability"] for p in d["nhl_attention"] if p["wnid"] == top["wnid"]) > top["probability"]
     assert d["gains"] == {"domestic_cat": 2.0}
     teacher, nhl, expert, attention = d["costs"]
     assert attention["model"] == "full NHL + attention" and attention["gmacs"] == nhl["gmacs"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from hldemo.data import list_images, wnid_of
-from hldemo.evaluate import cue_logits, extract
+from hldemo.evaluate import CueLogits, extract
 from hldemo.net.attention import load_default_gain
 from hldemo.net.backbone import load_teacher
 from hldemo.net.checkpoint import DEFAULT_CHECKPOINT, load_model
@@ -46,15 +46,16 @@ def main() -> int:
         with open(credits_path, newline="", encoding="utf-8") as f:
             credits = {row["file"]: row for row in csv.DictReader(f)}
     print(f"{len(files)} photos, gain {gain:g}", file=sys.stderr)
-    _, t_logits, pooled = extract(model, teacher, files, progress=True)
+    _, _, pooled = extract(model, teacher, files, progress=True)
     labels = [wnid_of(f) for f in files]
     index = {w: i for i, w in enumerate(model.categories)}
+    with_cues = CueLogits(model, pooled)
     with torch.inference_mode():
-        plain = torch.softmax(model.head(pooled, start=1), -1)
+        plain = torch.softmax(with_cues.base, -1)
         hits = []
         for level in range(2, h.depth + 1):
             cues = [h.path(w)[level - 1].id for w in labels]
-            attended = torch.softmax(cue_logits(model.head, pooled, cues, h, gain), -1)
+            attended = torch.softmax(with_cues(cues, gain), -1)
             for i, f in enumerate(files):
                 y = index[labels[i]]
                 if plain[i].argmax() != y and attended[i].argmax() == y:

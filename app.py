@@ -1,4 +1,4 @@
-"""Gradio demo: image + spoken/typed cue -> efficient expert, GMAC savings, attention-boosted predictions.
+"""Gradio demo: image + spoken/typed cue -> efficient expert, GMAC savings, top-down attention in the full network.
 
 Layout and wiring only: every decision is made in :mod:`hldemo.demo` (the engine) and every panel
 is drawn by :mod:`hldemo.demo.render`.
@@ -30,7 +30,6 @@ import gradio as gr  # noqa: E402
 from hldemo.demo import render  # noqa: E402
 from hldemo.demo.engine import (  # noqa: E402
     DEFAULT_CHECKPOINT,
-    DEFAULT_GAIN,
     DEFAULT_MODE,
     MAX_GAIN,
     MIN_GAIN,
@@ -38,6 +37,7 @@ from hldemo.demo.engine import (  # noqa: E402
     DemoEngine,
     configure_threads,
 )
+from hldemo.data import load_example_credits  # noqa: E402
 from hldemo.errors import exit_on_user_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -57,24 +57,35 @@ CSS = """
 """
 INTRO = """# Hierarchical networks: efficient experts and top-down attention
 Show the network a photo and tell it what you are looking for (type it, or say it). It then runs
-only the **branches** of its category tree that you asked for — an *efficient expert* — and can
-**boost** (or **turn down**) those branches with top-down attention. See what it predicts and how
-much computation that saved."""
-ATTENTION_HELP = ("**Enhance**: run only the chosen branches and multiply their features by the gain. "
-                  "**Inhibit**: run the full network and divide the chosen branches' features by the gain. "
-                  "Gain 1 = no attention.")
+only the **branches** of its category tree that you asked for — an *efficient expert* — and, in the
+full network, **boosts** (or **turns down**) those branches with top-down attention. See what each
+predicts and how much computation the expert saved."""
+ATTENTION_HELP = ("**Enhance**: cut out an expert for the chosen categories, and multiply their branches in the "
+                  "full network by the gain. **Inhibit**: no expert; divide the chosen branches by the gain. "
+                  "Gain 1 = no attention; the default gain was chosen on calibration photos (model card).")
 ABOUT = """**Paper.** A. P. Kelm, N. Hannemann, B. Heberle, L. Schmidt, T. Rolff, C. Wilms, E. Yaghoubi,
 S. Frintrop: *Dynamic Inference and Top-down Attention in a Hierarchical Classification Network*,
 ICPR 2024 ([arXiv:2308.05128](https://arxiv.org/abs/2308.05128)).
+
+**Three columns.** *Full NHL*: the whole tree of branches, one softmax over all 1000 categories;
+it predicts what its teacher predicts.
+
+*Efficient expert*: only the trunk and the branches on the paths to the categories you asked for
+(no retraining), the cheap path; its softmax runs over those categories only, so it always names one
+of them. Next to it: how much of the full NHL's belief falls inside its categories. When that is
+under half, the photo is probably none of them, and the explanation says what the full NHL sees.
+
+*Full NHL + attention*: the full network again, with the cued branches' features multiplied by the
+gain (turned-down ones divided) just before their last layer, as in the paper. The cued categories
+compete with all 1000, so a right cue can tip an unsure answer, while a wrong cue does not make the
+network see what is not there. It costs one more pass of the full network.
 
 **What runs here.** An *independent re-implementation* — not the authors' code or weights. A frozen
 EfficientNet-Lite0 (ImageNet-1k) trunk is shared by all categories; on top sits a tree of branches
 (29 groups → 145 subgroups → 1000 categories, a curated hierarchy) cut from the EfficientNet-Lite0
 teacher itself: each group's branch copies the teacher's last block and conv_head, and the category
 branches hold its classifier rows, so the full network predicts exactly what the teacher predicts
-(the model card measures it on held-out photos). An *expert* keeps only the branches on the paths to the categories you select
-(no retraining); its softmax runs over those categories only. *Attention* multiplies a branch's
-features by a gain just before its last layer, for this request only.
+(the model card measures it on held-out photos). Attention acts for this request only.
 
 **Costs.** GMACs and parameters are counted for one 224×224 image with the trunk included; the
 milliseconds are the median of a few runs of each network during your request, timed the
@@ -83,8 +94,9 @@ way `python -m hldemo.bench` times them (same optimisations and threads).
 **Cues.** A recording goes through YAMNet (an AudioSet sound tagger) first: speech is transcribed
 offline by Whisper (tiny.en), a sound that names something (a meow, a moo, a harp) selects its node,
 anything else is "not sure". Text is matched to the hierarchy with a sound-word list, exact names and
-MiniLM sentence embeddings; correct it with the picker. Example photos: scikit-image sample data (CC0 / public domain) and Flickr photos (CC BY 2.0, credits in
-examples/README.md); spoken examples: eSpeak NG; recorded sounds: GCompris (GPL-3.0) and Tux Paint (GPL-2.0+)."""
+MiniLM sentence embeddings; correct it with the picker. Example photos: scikit-image sample data (CC0 /
+public domain) and Flickr photos under CC BY 2.0 (authors credited below the examples); spoken examples:
+eSpeak NG; recorded sounds: GCompris (GPL-3.0) and Tux Paint (GPL-2.0+)."""
 
 log = logging.getLogger("hldemo.app")
 
@@ -97,7 +109,8 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
         p = render.panels(hierarchy, result)
         transcript = p["transcript"] if result.cue.source in ("speech", "sound") else gr.skip()
         picker = result.selection if result.selection_source in ("cue", "picker") else gr.skip()
-        return (p["explanation"], transcript, p["cue"], picker, p["teacher"], p["nhl"], p["expert"],
+        expert = gr.Label(value=p["expert"], label=p["expert_title"])
+        return (p["explanation"], transcript, p["cue"], picker, p["teacher"], p["nhl"], expert,
                 p["attention"], p["costs"], p["hierarchy"], p["details"])
 
     def classify(image, cue, audio, selection, mode, gain, progress=gr.Progress()):
@@ -106,9 +119,9 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
         return outputs_of(result)
 
     def run_example(image, cue, audio, progress=gr.Progress()):
-        result = engine.run(image, cue=cue, audio=audio, selection=None, mode=DEFAULT_MODE, gain=DEFAULT_GAIN,
+        result = engine.run(image, cue=cue, audio=audio, selection=None, mode=DEFAULT_MODE, gain=engine.default_gain,
                             progress=lambda f, m: progress(f, desc=m))
-        return outputs_of(result) + (DEFAULT_MODE, DEFAULT_GAIN)
+        return outputs_of(result) + (DEFAULT_MODE, engine.default_gain)
 
     def interpret(cue):
         info = engine.interpret(cue)
@@ -142,7 +155,7 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
                                      info="Groups and single categories; empty = the full network", elem_id="picker")
                 with gr.Row():
                     mode = gr.Radio(["enhance", "inhibit"], value=DEFAULT_MODE, label="Attention", elem_id="mode")
-                    gain = gr.Slider(MIN_GAIN, MAX_GAIN, value=DEFAULT_GAIN, step=0.5, label="Gain", elem_id="gain")
+                    gain = gr.Slider(MIN_GAIN, MAX_GAIN, value=engine.default_gain, step=0.1, label="Gain", elem_id="gain")
                 gr.Markdown(ATTENTION_HELP)
                 run = gr.Button("Run", variant="primary", elem_id="run-button")
                 with gr.Accordion("Download the current expert", open=False):
@@ -155,10 +168,14 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
                 transcript = gr.Markdown(elem_id="transcript")
                 cue_info = gr.Markdown(elem_id="cue-info")
                 with gr.Row():
-                    top_teacher = gr.Label(num_top_classes=5, show_heading=False, label="Teacher (EfficientNet-Lite0)", elem_id="top-teacher")
-                    top_nhl = gr.Label(num_top_classes=5, show_heading=False, label="Full NHL", elem_id="top-nhl")
-                    top_expert = gr.Label(num_top_classes=5, show_heading=False, label="Expert", elem_id="top-expert")
-                    top_attention = gr.Label(num_top_classes=5, show_heading=False, label="Expert + attention", elem_id="top-attention")
+                    top_teacher = gr.Label(num_top_classes=5, show_heading=False, label=render.COLUMN_TITLES["teacher"],
+                                           elem_id="top-teacher")
+                    top_nhl = gr.Label(num_top_classes=5, show_heading=False, label=render.COLUMN_TITLES["nhl"],
+                                       elem_id="top-nhl")
+                    top_expert = gr.Label(num_top_classes=5, show_heading=False, label=render.COLUMN_TITLES["expert"],
+                                          elem_id="top-expert")
+                    top_attention = gr.Label(num_top_classes=5, show_heading=False,
+                                             label=render.COLUMN_TITLES["attention"], elem_id="top-attention")
                 costs = gr.HTML(render.cost_table_html([]), label="Cost", elem_id="cost-panel")
                 picture = gr.HTML(render.hierarchy_svg(hierarchy, title="The category hierarchy"),
                                   label="Hierarchy", elem_id="hierarchy-picture")
@@ -169,6 +186,7 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
         gr.Examples(
             examples=_examples(), inputs=[image, cue, audio], outputs=outputs + [mode, gain], fn=run_example,
             run_on_click=True, cache_examples=False, api_name="example", label="Examples (click to run)")
+        gr.Markdown(render.example_credits_markdown(load_example_credits()), elem_id="example-credits")
         with gr.Accordion("About this demo", open=False, elem_id="about"):
             gr.Markdown(ABOUT)
 
@@ -216,12 +234,15 @@ def safe_image(**kwargs) -> gr.Image:
 
 def _examples() -> list[list]:
     photos, speech, sounds = EXAMPLES / "photos", EXAMPLES / "speech", EXAMPLES / "sounds"
+    attention = [[photos / row["file"], row["cue"], None] for row in load_example_credits() if row.get("cue")]
     rows = [
         [photos / "cat_chelsea.jpg", "", sounds / "farm-animals" / "cat.ogg"],  # recorded sounds: YAMNet
         [photos / "papillon_dog.jpg", "", sounds / "farm-animals" / "dog.ogg"],
         [photos / "water_buffalo.jpg", "", sounds / "farm-animals" / "cow.ogg"],
         [photos / "harp.jpg", "", sounds / "tuxpaint" / "sounds" / "harp.wav"],
         [photos / "cat_chelsea.jpg", "meow", None],
+        *attention,  # a right cue tips the full NHL's unsure answer to the right category
+        [photos / "cat_chelsea.jpg", "a truck", None],  # a wrong cue: the network holds its ground
         [photos / "cat_chelsea.jpg", "", speech / "show_me_the_cat.wav"],
         [photos / "cat_chelsea.jpg", "", speech / "die_katze.wav"],  # German: Whisper base, FreeDict words
         [photos / "coffee_cup.jpg", "something to drink from", None],

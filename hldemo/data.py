@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import re
@@ -15,10 +16,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError
+from .utils import EXAMPLES_DIR
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_PIXELS = 40_000_000  # refuse before decoding: a 30000x30000 PNG would need 2.7 GB
 MIN_SIDE = 8
+EXAMPLE_CREDITS = EXAMPLES_DIR / "photos" / "credits.csv"  # who made each example photo, its licence, its source
 WNID = re.compile(r"n\d{8}")
 
 
@@ -142,3 +145,16 @@ def list_images(sources: Iterable[str | Path], cache_dir: str | Path = "cache") 
         else:
             files.extend(p for p in src.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
     return sorted(files)
+
+
+def load_example_credits(path: str | Path = EXAMPLE_CREDITS) -> list[dict]:
+    """The demo's example photos and their credits, one dict per photo: ``file`` (in
+    ``examples/photos``), ``what``, ``author``, ``licence``, ``original`` (a web page) and ``source``
+    (its path under ``../shared/data`` when it came from there, else empty) and ``cue`` (for the
+    photos that show attention at work: a right cue that tips the full NHL's answer to the right
+    category, found by ``scripts/find_attention_examples.py``); [] without the file."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return [dict(row) for row in csv.DictReader(f)]

@@ -8,10 +8,12 @@ DIR holds photos labelled by ImageNet wnid: an ImageFolder (``DIR/<wnid>/*.jpg``
 * top-1 of the teacher and of the full NHL, and their top-1 agreement;
 * efficient experts (each level-1 and level-2 node with >= 2 images, and ``domestic_cat``): top-1
   of the real expert module vs the teacher restricted to the same categories;
-* top-down attention (paper Table 4): top-1 of the full NHL when the correct category's branch
-  gets gain g, and of the domestic-cat expert likewise;
-* wrong cues (paper Table 5): the demo's gain (``hldemo.net.model.DEFAULT_GAIN``) with a fraction of
-  the cues pointing at a random wrong category instead.
+* top-down attention in the full network (paper Tables 4-5): top-1 against the gain with a right cue
+  (the photo's own group at each level, or its category) and with random wrong cues
+  (:data:`WRONG_CUE_SEEDS` draws of another node of the same level), and how often the attended
+  network still agrees with the teacher under a wrong cue. :func:`choose_gain` picks the demo's
+  default gain from these curves on calibration photos (``scripts/make_model_card.py`` writes it
+  into the checkpoint's ``attention.json``).
 """
 
 from __future__ import annotations
@@ -24,32 +26,55 @@ from pathlib import Path
 
 import torch
 
-from .data import is_holdout, list_images, load_image, wnid_of
+from .data import is_holdout, list_images, load_example_credits, load_image, wnid_of
 from .errors import exit_on_user_error
+from .net.attention import attention_level, branch_gains
 from .net.backbone import load_teacher, make_transform
 from .net.checkpoint import DEFAULT_CHECKPOINT, load_model
 from .net.expert import build_expert
-from .net.model import DEFAULT_GAIN
+from .net.model import NHLHead
 from .train.distill import TeacherTail
 
 # The photo sets the model card and the accuracy/cost frontier report on (folders of the project's
 # data, ../shared/data): (name, folder, which photos, only this node's categories). "holdout" = the
 # hashed held-out part (hldemo.data.is_holdout), "all", or "unused" = photos training did not use.
+# Photos the demo ships as examples (hldemo.data.EXAMPLE_CREDITS) are left out of every set: they were picked
+# by looking at what the network does with them.
 EVAL_SETS = (("ImageNet samples, held out (1 photo per class)", "imagenet-samples", "holdout", None),
              ("imagen, held out", "imagen", "holdout", None),
-             ("NIPS 2017 ImageNet-compatible (Flickr, never used)", "nips17-imagenet-compatible", "all", None),
+             ("NIPS 2017 ImageNet-compatible (Flickr, never used; demo examples left out)",
+              "nips17-imagenet-compatible", "all", None),
              ("Tiny-ImageNet house cats, not used (64 px)", "tiny-imagenet-200-train-100pc.tar", "unused",
               "domestic_cat"))
-GAINS = (1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 2.0, 3.0)
-WRONG_FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.999, 1.0)
+# The photos the default attention gain is chosen on: never the held-out ones ("train" = the rest).
+CALIBRATION_SETS = (("ImageNet samples, not held out", "imagenet-samples", "train", None),
+                    ("imagen, not held out", "imagen", "train", None))
+CUE_GAINS = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.5, 3.0)
+WRONG_CUE_SEEDS = 10
+MAX_WRONG_CUE_COST = 0.005  # a random wrong cue may cost at most 0.5 point of top-1 at the default gain
 CAT_NODE = "domestic_cat"
 RESTRICTED_TOP = 5  # restricted agreement counts photos whose teacher top-5 holds one of the expert's categories
 BATCH = 32
+HEAD_CHUNK = 256  # photos per pass of the branch levels from cached level-1 features
+
+
+def example_sources() -> set[str]:
+    """Paths (under ``../shared/data``) of the photos the demo ships as examples (``examples/photos/credits.csv``)."""
+    return {row["source"] for row in load_example_credits() if row.get("source")}
+
+
+def _relative(path: Path, folder: str | Path) -> str:
+    """``path`` relative to ``folder`` in POSIX form ("" when it is not under it, e.g. unpacked from a tar)."""
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return ""
 
 
 def eval_set_files(data_dir: str | Path, hierarchy, holdout_fraction: float, used: set[Path] | None = None,
-                   cache_dir: str | Path = "cache") -> dict[str, list[Path]]:
-    """The photos of each of :data:`EVAL_SETS` that name the hierarchy's categories.
+                   cache_dir: str | Path = "cache", which_sets: tuple | None = None) -> dict[str, list[Path]]:
+    """The photos of each of :data:`EVAL_SETS` (or ``which_sets``, e.g. :data:`CALIBRATION_SETS`) that
+    name the hierarchy's categories, the demo's example photos left out.
 
     Args:
         data_dir: the folder holding the sets' folders (the project's ``../shared/data``).
@@ -59,13 +84,15 @@ def eval_set_files(data_dir: str | Path, hierarchy, holdout_fraction: float, use
         cache_dir: where tar archives are unpacked.
     """
     sets = {}
-    for name, folder, which, node in EVAL_SETS:
+    examples = example_sources()
+    for name, folder, which, node in (EVAL_SETS if which_sets is None else which_sets):
         if which == "unused" and used is None:
             continue
         wanted = set(hierarchy.nodes[node].categories if node else hierarchy.categories)
-        files = [f for f in list_images([Path(data_dir) / folder], cache_dir=cache_dir) if wnid_of(f) in wanted]
-        if which == "holdout":
-            files = [f for f in files if is_holdout(f, holdout_fraction)]
+        files = [f for f in list_images([Path(data_dir) / folder], cache_dir=cache_dir) if wnid_of(f) in wanted
+                 and _relative(f, data_dir) not in examples]
+        if which in ("holdout", "train"):
+            files = [f for f in files if is_holdout(f, holdout_fraction) == (which == "holdout")]
         elif which == "unused":
             files = [f for f in files if f.resolve() not in used]
         sets[name] = files
@@ -163,35 +190,135 @@ def evaluate(model, teacher, files, labels_wnid, seed: int = 0, progress: bool =
     report["experts"] = {f"level{lvl}": _pooled([experts[n] for n in ids if n in experts]) for lvl, ids in levels.items()}
     report["experts"]["per_node"] = experts
 
-    # attention on the correct category's branch (Table 4), full NHL and the cat expert
-    # gains on categories act on level 3 only: level 1 runs once, the sweeps start from its pooled output
-    def with_gains(head, x, gain_dicts):
-        return (torch.cat([head(x[i:i + 256], gain_dicts[i:i + 256], start=1) for i in range(0, len(x), 256)])
-                if len(x) else x.new_zeros(0, 1))
-
-
-    report["attention_gain_sweep"] = {str(g): top1(with_gains(model.head, pooled, [{w: g} for w in labels_wnid]), labels) for g in GAINS}
-    cat = build_expert(model, CAT_NODE) if CAT_NODE in hierarchy.nodes else None
-    if cat is not None:
-        rows = [i for i, w in enumerate(labels_wnid) if w in cat.categories]
-        local = {w: j for j, w in enumerate(cat.categories)}
-        y = torch.tensor([local[labels_wnid[i]] for i in rows], dtype=torch.long)
-        report["cat_expert_gain_sweep"] = {"n_images": len(rows), **{
-            str(g): top1(with_gains(cat.head, cat.head.pooled_level1(feats[rows]), [{labels_wnid[i]: g} for i in rows]), y)
-            if rows else None for g in GAINS}}
-
-    # wrong cues (Table 5): at the demo's gain, a fraction of the photos get it on a random wrong category
-    rng = random.Random(seed)
-    wrong = {}
-    for frac in WRONG_FRACTIONS:
-        cues = []
-        for w in labels_wnid:
-            if rng.random() < frac:
-                w = rng.choice([c for c in model.categories if c != w])
-            cues.append({w: DEFAULT_GAIN})
-        wrong[str(frac)] = top1(with_gains(model.head, pooled, cues), labels)
-    report["wrong_cue_robustness"] = {"gain": DEFAULT_GAIN, "no_attention": report["nhl_top1"], **wrong}
+    report["cue_curves"] = cue_curves(model, pooled, t_logits, labels_wnid, seed=seed)
     return report
+
+
+class CueLogits:
+    """Full-NHL logits with one cue per photo at a gain, as the demo applies it, computed cheaply
+    from the pooled level-1 features.
+
+    A cue's gain changes only the logits of the categories under the branches it multiplies, so
+    only those are computed again, by the levels below level 1 cut out for the cue's group (its
+    level-1 group for a group cue, its subgroup for a subgroup or category cue): exact, and
+    hundreds of times cheaper than running levels 2.. of all 1000 categories per photo and gain.
+
+    Args:
+        model: the full NHL (a tree of depth >= 3).
+        pooled: the photos' pooled level-1 features (:func:`extract`).
+    """
+
+    def __init__(self, model, pooled: torch.Tensor):
+        self.model, self.pooled, self.hierarchy = model, pooled, model.hierarchy
+        if attention_level(self.hierarchy) < 2:
+            raise ValueError("cue curves need attention below level 1 (a tree of depth >= 3)")
+        self.base = torch.cat([model.head(pooled[i:i + HEAD_CHUNK], start=1) for i in range(0, len(pooled), HEAD_CHUNK)]) \
+            if len(pooled) else pooled.new_zeros(0, len(model.categories))
+        self._index = {w: i for i, w in enumerate(model.categories)}
+        self._level1 = {n: i for i, n in enumerate(model.head.levels[0].node_ids)}
+        self._tails: dict[str, tuple] = {}
+
+    def _tail(self, node_id: str) -> tuple:
+        """Levels 2.. of the branches under ``node_id``, the level-1 branches they read, their categories' columns."""
+        if node_id not in self._tails:
+            sub = self.model.head.subset(list(self.hierarchy.nodes[node_id].categories))
+            tail = NHLHead(list(sub.levels)[1:], sub.categories)
+            self._tails[node_id] = (tail, [self._level1[n] for n in sub.levels[0].node_ids],
+                                    torch.tensor([self._index[w] for w in sub.categories]))
+        return self._tails[node_id]
+
+    @torch.inference_mode()
+    def __call__(self, cues: list[str], gain: float) -> torch.Tensor:
+        """Logits (photos, categories) with photo i's cue ``cues[i]`` (a node id) at ``gain``."""
+        out = self.base.clone()
+        if gain == 1.0:
+            return out
+        groups: dict[str, list[int]] = {}
+        for i, node_id in enumerate(cues):
+            node = self.hierarchy.nodes[node_id]
+            key = node_id if node.level <= 2 else node.parent  # a category's logits depend on its subgroup
+            groups.setdefault(key, []).append(i)
+        for key, rows in groups.items():
+            tail, parents, columns = self._tail(key)
+            gains = [branch_gains(self.hierarchy, {cues[i]: gain}) for i in rows]
+            idx = torch.tensor(rows)
+            out[idx[:, None], columns] = tail(self.pooled[idx][:, parents], gains)
+        return out
+
+
+@torch.inference_mode()
+def cue_curves(model, pooled: torch.Tensor, t_logits: torch.Tensor, labels_wnid: list[str],
+               gains=CUE_GAINS, seeds: int = WRONG_CUE_SEEDS, seed: int = 0) -> dict:
+    """Full-NHL top-1 against the attention gain, with right and with random wrong cues (Tables 4-5).
+
+    For each level of the tree a cue can name, the right cue is the photo's own node at that level
+    (its group, subgroup or category); a wrong cue is another node of that level drawn at random,
+    ``seeds`` times. Gains act as the demo applies them (:func:`hldemo.net.attention.branch_gains`).
+
+    Returns:
+        ``{"gains", "seeds", "n_images", "none_top1", "levels": {level: {"right_top1",
+        "wrong_top1" (mean over seeds), "wrong_top1_min" (worst seed), "wrong_teacher_agreement"
+        (mean; top-1 equal to the teacher's), "wrong_teacher_agreement_min"}}}``, lists over ``gains``.
+    """
+    hierarchy = model.hierarchy
+    with_cues = CueLogits(model, pooled)
+    index = {w: i for i, w in enumerate(model.categories)}
+    labels = torch.tensor([index[w] for w in labels_wnid])
+    teacher_top = t_logits.argmax(1)
+    out = {"gains": list(gains), "seeds": seeds, "n_images": len(labels_wnid), "none_top1": top1(with_cues.base, labels),
+           "levels": {}}
+    if not len(labels_wnid):
+        return out
+    rng = random.Random(seed)
+    for level in range(1, hierarchy.depth + 1):
+        nodes = [n.id for n in hierarchy.level(level)]
+        right = [hierarchy.path(w)[level - 1].id for w in labels_wnid]
+        wrong = [[rng.choice([n for n in nodes if n != r]) for r in right] for _ in range(seeds)]
+        curve = {"right_top1": [], "wrong_top1": [], "wrong_top1_min": [], "wrong_teacher_agreement": [],
+                 "wrong_teacher_agreement_min": []}
+        for g in gains:
+            curve["right_top1"].append(top1(with_cues(right, g), labels))
+            accs, agree = [], []
+            for cues in wrong:
+                logits = with_cues(cues, g)
+                accs.append(top1(logits, labels))
+                agree.append(float((logits.argmax(1) == teacher_top).float().mean()))
+            curve["wrong_top1"].append(sum(accs) / len(accs))
+            curve["wrong_top1_min"].append(min(accs))
+            curve["wrong_teacher_agreement"].append(sum(agree) / len(agree))
+            curve["wrong_teacher_agreement_min"].append(min(agree))
+        out["levels"][str(level)] = curve
+    return out
+
+
+def choose_gain(curves: dict, max_cost: float = MAX_WRONG_CUE_COST) -> dict:
+    """The default attention gain from :func:`cue_curves` of calibration photos: the gain whose right
+    cues reach the highest top-1 (mean over cue levels) while random wrong cues, at every level, cost
+    at most ``max_cost`` of top-1 on average over the seeds; the smaller gain on a tie.
+
+    Returns:
+        ``{"gain", "max_wrong_cue_cost", "right_top1", "wrong_top1" (per level at that gain), "none_top1"}``.
+    """
+    gains, none, levels = curves["gains"], curves["none_top1"], curves["levels"]
+    best = 0
+    for i in range(len(gains)):
+        if all(none - c["wrong_top1"][i] <= max_cost + 1e-9 for c in levels.values()):
+            if _mean(c["right_top1"][i] for c in levels.values()) > _mean(c["right_top1"][best] for c in levels.values()) + 1e-12:
+                best = i
+    return {"gain": gains[best], "max_wrong_cue_cost": max_cost, "none_top1": none,
+            "right_top1": {lvl: c["right_top1"][best] for lvl, c in levels.items()},
+            "wrong_top1": {lvl: c["wrong_top1"][best] for lvl, c in levels.items()}}
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+def curve_at(curves: dict, gain: float) -> dict:
+    """The cue curves' values at one gain (one of ``curves["gains"]``): ``{level: {key: value}}``."""
+    i = curves["gains"].index(gain)
+    return {lvl: {k: v[i] for k, v in c.items()} for lvl, c in curves["levels"].items()}
 
 
 def main(argv=None):
@@ -233,14 +360,13 @@ def run(args) -> None:
         if level != "per_node" and e["n_images"]:
             print(f"experts: {e['n_nodes']} {level} nodes, {e['n_images']} photos: expert top-1 {e['expert_top1']:.3f} vs "
                   f"teacher restricted {e['teacher_top1']:.3f}; expert >= teacher on {e['nodes_expert_at_least_teacher']}/{e['n_nodes']} nodes")
-    print("attention gain on the correct branch (full NHL top-1): " +
-          "  ".join(f"{g}: {v:.3f}" for g, v in report["attention_gain_sweep"].items()))
-    if "cat_expert_gain_sweep" in report:
-        c = report["cat_expert_gain_sweep"]
-        print(f"cat expert ({c['n_images']} photos): " + "  ".join(f"{g}: {c[str(g)]:.3f}" for g in GAINS if c[str(g)] is not None))
-    w = report["wrong_cue_robustness"]
-    print(f"wrong cues at gain {w['gain']} (no attention {w['no_attention']:.3f}): " +
-          "  ".join(f"{int(float(f) * 1000) / 10}%: {w[str(f)]:.3f}" for f in WRONG_FRACTIONS))
+    c = report["cue_curves"]
+    print(f"attention in the full NHL (no cue: top-1 {c['none_top1']:.3f}; wrong cues: mean of {c['seeds']} random draws)")
+    for level, curve in c["levels"].items():
+        print(f"  level {level} cues, gain: " + "  ".join(f"{g:g}" for g in c["gains"]))
+        print("    right cue top-1:  " + "  ".join(f"{v:.3f}" for v in curve["right_top1"]))
+        print("    wrong cue top-1:  " + "  ".join(f"{v:.3f}" for v in curve["wrong_top1"]))
+    print(f"default gain these photos would choose: {choose_gain(c)['gain']:g}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import HOUSE_CATS
 from PIL import Image
 
 from hldemo.demo.results import answer_of  # the deterministic part of a result's JSON details (timings dropped)
@@ -129,10 +130,16 @@ def test_typed_cue_builds_an_expert(client):
     assert d["selection"] == ["domestic_cat"] and d["selection_source"] == "cue"
     assert r["picker"] == ["domestic_cat"]  # the picker is pre-filled from the cue
     assert d["n_categories"] == 5
-    assert all(p["wnid"] in d["categories"] for p in d["expert"] + d["expert_attention"])
+    assert all(p["wnid"] in d["categories"] for p in d["expert"])
     assert len(top_labels(r["teacher"])) == len(top_labels(r["nhl"])) == len(top_labels(r["attention"])) == 5
+    assert [p["name"] for p in d["nhl_attention"]] == top_labels(r["attention"])  # the full NHL + attention column
+    assert 0.5 < d["expert_share"] <= 1 and not d["expert_share_low"]
+    top = d["nhl"][0]  # "meow" raises the full network's cat in the attention column
+    assert top["wnid"] in HOUSE_CATS
+    assert next(p["probability"] for p in d["nhl_attention"] if p["wnid"] == top["wnid"]) > top["probability"]
     assert d["gains"] == {"domestic_cat": 2.0}
-    teacher, nhl, expert = d["costs"]
+    teacher, nhl, expert, attention = d["costs"]
+    assert attention["model"] == "full NHL + attention" and attention["gmacs"] == nhl["gmacs"]
     assert expert["gmacs"] < nhl["gmacs"] and expert["params_m"] < nhl["params_m"]
     assert expert["gmacs"] <= teacher["gmacs"] and expert["gmacs"] < 0.3 * nhl["gmacs"] and "fewer GMACs" in r["costs"]
     assert "domestic cat" in r["explanation"] and "computed" in r["explanation"]
@@ -180,8 +187,18 @@ def test_attention_gain_changes_the_answer_but_not_the_expert(client):
     b = classify(client, cue="dog", gain=6.0)["details"]
     assert a["categories"] == b["categories"] and a["costs"][2]["gmacs"] == b["costs"][2]["gmacs"]
     assert a["gains"] == {} and b["gains"] == {"dog": 6.0}
-    assert a["expert_attention"] == a["expert"]
-    assert b["expert_attention"] != b["expert"]
+    assert a["nhl_attention"] == a["nhl"]  # gain 1: no attention
+    assert b["nhl_attention"] != b["nhl"] and b["expert"] == a["expert"]
+
+
+def test_a_wrong_cue_is_seen_through(client):
+    """'a truck' on a cat: the attention column still says a cat; the expert column names a truck
+    with its low share stated, and the explanation says the photo is probably not a truck."""
+    r = classify(client, cue="a truck")
+    d = r["details"]
+    assert d["nhl_attention"][0]["wnid"] in HOUSE_CATS and top_labels(r["attention"])[0] == d["nhl_attention"][0]["name"]
+    assert d["expert"][0]["wnid"] in d["categories"] and d["expert_share_low"] and d["expert_share"] < 0.05
+    assert "probably not" in r["explanation"] and d["nhl"][0]["name"] in r["explanation"]
 
 
 def test_export_expert(client, tmp_path):

@@ -72,14 +72,16 @@ def test_upload_cue_run_read_results(demo_app, browser, tmp_path):
 
     explanation = page.locator("#explanation").inner_text()
     assert "meow" in explanation and "domestic cat" in explanation
-    expert_top = page.locator("#top-attention").inner_text()
+    attention_top = page.locator("#top-attention").inner_text()  # the full NHL + attention column
     teacher_top = page.locator("#top-teacher").inner_text()
-    assert re.search(r"(tabby|tiger cat|Persian cat|Siamese cat|Egyptian cat)", expert_top), expert_top
-    assert "%" in teacher_top and "%" in expert_top
+    assert "Full NHL + attention" in attention_top
+    assert re.search(r"(tabby|tiger cat|Persian cat|Siamese cat|Egyptian cat)", attention_top), attention_top
+    assert "%" in teacher_top and "%" in attention_top
+    assert "of the full NHL's belief" in page.locator("#top-expert").inner_text()  # the expert's share
 
     rows = {r.get_attribute("data-model"): r.locator("td").all_inner_texts()
             for r in page.locator("#cost-table tbody tr").all()}
-    assert set(rows) == {"teacher", "full NHL", "expert"}
+    assert set(rows) == {"teacher", "full NHL", "expert", "full NHL + attention"}
     gmacs = {k: float(v[1]) for k, v in rows.items()}
     assert gmacs["expert"] < gmacs["full NHL"] and gmacs["expert"] < gmacs["teacher"]
     assert rows["expert"][2].startswith("−")  # savings against the teacher, in percent

@@ -65,7 +65,22 @@ def test_evaluate_json_report(few_photos):
     assert report["n_images"] == len(fixture_photos())
     assert 0.0 <= report["agreement"] <= 1.0
     assert "domestic_cat" in report["experts"]["per_node"]
-    assert set(report["wrong_cue_robustness"]) >= {"gain", "no_attention", "0.999", "1.0"}
+    curves = report["cue_curves"]
+    assert set(curves["levels"]) == {"1", "2", "3"} and curves["seeds"] == 10
+    for curve in curves["levels"].values():
+        assert len(curve["right_top1"]) == len(curve["wrong_top1"]) == len(curves["gains"])
+        assert curve["right_top1"][0] == curve["wrong_top1"][0] == curves["none_top1"]  # gain 1: no attention
+
+
+def test_demo_json_carries_attention_and_the_experts_share():
+    """``python -m hldemo.demo --json``: the full network's attention predictions and the expert's
+    share of its belief, named plainly; a wrong cue is seen through."""
+    cat = ROOT / "examples" / "photos" / "cat_chelsea.jpg"
+    d = json.loads(_run(["hldemo.demo", str(cat), "--cue", "a truck", "--speech-model", "none", "--json"]))
+    assert d["ok"] and d["gain"] == d["gains"]["trucks_and_vans"] > 1  # the checkpoint's default gain
+    assert d["nhl_attention"][0]["wnid"] == d["nhl"][0]["wnid"] and d["expert"][0]["wnid"] in d["categories"]
+    assert d["expert_share"] < 0.05 and d["expert_share_low"] and "probably not" in d["explanation"]
+    assert [c["model"] for c in d["costs"]] == ["teacher", "full NHL", "expert", "full NHL + attention"]
 
 
 def test_bench_quick_produces_every_field():

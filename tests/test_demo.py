@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import HOUSE_CATS
 
 ROOT = Path(__file__).resolve().parent.parent
 CAT = ROOT / "examples" / "photos" / "cat_chelsea.jpg"
@@ -113,7 +114,7 @@ def test_inhibit_mode_and_negated_cues(demo_engine):
     r = demo_engine.run(str(CAT), cue="cat", mode="inhibit", gain=4)
     assert r.expert_is_full and r.gains == {"domestic_cat": 0.25}
     r = demo_engine.run(str(CAT), cue="not a dog")
-    assert r.expert_is_full and r.gains == {"dog": 0.5} and "turned down" in r.explanation
+    assert r.expert_is_full and r.gains == {"dog": 1 / demo_engine.default_gain} and "turned down" in r.explanation
     r = demo_engine.run(str(CAT), cue="a cat but not a tabby")
     assert r.ok and "n02123045" not in r.categories
 
@@ -179,13 +180,15 @@ def test_the_panel_times_every_network_with_the_benchmarks_code(demo_engine, mon
     r = demo_engine.run(str(CAT), cue="meow")
     assert r.ok and not r.expert_is_full and len(calls) == 1
     networks, rounds, stats = calls[0]
-    assert list(networks) == ["teacher", "full NHL", "expert"] and rounds >= 3
+    assert list(networks) == ["teacher", "full NHL", "expert", "full NHL + attention"] and rounds >= 3
     assert networks["full NHL"] is demo_engine.model and networks["expert"].categories == r.categories
     teacher = networks["teacher"]  # the benchmark's optimisations: batch-norms folded, channels-last
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in teacher.modules())
     assert all(m.weight.is_contiguous(memory_format=torch.channels_last)
                for m in teacher.modules() if isinstance(m, torch.nn.Conv2d))
-    assert [c.ms for c in r.costs] == [round(stats[k]["median"], 2) for k in ("teacher", "full NHL", "expert")]
+    assert [c.ms for c in r.costs] == [round(stats[k]["median"], 2)
+                                       for k in ("teacher", "full NHL", "expert", "full NHL + attention")]
+    assert r.costs[3].gmacs == r.costs[1].gmacs  # the attention pass is a full-NHL pass
     bench.time_models({"teacher": teacher}, batch=1, warmup=0, rounds=1)
     assert len(calls) == 2  # the benchmark times through the same function
 
@@ -288,8 +291,115 @@ def test_the_cue_reaches_the_result_as_the_matcher_gave_it(demo_engine):
     assert isinstance(r.cue, CueResult) and r.cue.source == "text"
     assert (r.cue.node_ids, r.cue.inhibit_node_ids, r.cue.categories) == \
         (matched.node_ids, matched.inhibit_node_ids, matched.categories) == (["domestic_cat"], ["n02129165"], matched.categories)  # lion
-    assert r.selection == ["domestic_cat"] and "n02129165" not in r.gains  # the lion branch is not in the cat expert
+    assert r.selection == ["domestic_cat"] and r.gains["n02129165"] == 1 / r.gain  # turned down in the full network
     cue_json = json.loads(json.dumps(r.to_dict()))["cue"]
     assert {k: v for k, v in cue_json.items() if k != "ms"} == {k: v for k, v in matched.to_dict().items() if k != "ms"}
     none = demo_engine.run(str(CAT))
     assert none.cue.source == "none" and not none.cue.understood and none.expert_is_full
+
+
+# --- attention in the full network, and the expert's blind spot (issue 16) -------------------------
+def _probability(predictions, wnid: str) -> float:
+    return next((q.probability for q in predictions if q.wnid == wnid), 0.0)
+
+
+def test_a_wrong_cue_does_not_fool_the_full_network(demo_engine):
+    """'a truck' on a cat: the expert can only name trucks, so it says how little of the full
+    network's belief its categories hold, and the attention column still sees a cat."""
+    r = demo_engine.run(str(CAT), cue="a truck")
+    assert r.ok and not r.expert_is_full and r.gains, r.message
+    trucks = set(r.categories)
+    assert r.expert[0].wnid in trucks
+    assert r.nhl_attention[0].wnid in HOUSE_CATS and r.nhl_attention[0].wnid == r.nhl[0].wnid
+    assert r.expert_share is not None and r.expert_share < 0.05 and r.expert_share_low
+    assert "probably not" in r.explanation and r.nhl[0].name in r.explanation
+    assert f"says “{r.expert[0].name}”" not in r.explanation  # no confident sentence about the expert's answer
+    assert "belief" in r.explanation
+
+
+def test_a_right_cue_raises_the_right_category(demo_engine):
+    """'meow' on a cat: the attention column's cat probability is higher than the full NHL's."""
+    r = demo_engine.run(str(CAT), cue="meow")
+    assert r.gains == {"domestic_cat": demo_engine.default_gain} and demo_engine.default_gain > 1
+    top = r.nhl[0].wnid
+    assert top in HOUSE_CATS
+    assert _probability(r.nhl_attention, top) > _probability(r.nhl, top)
+    assert r.expert_share > 0.5 and not r.expert_share_low  # the cat expert sees most of the belief
+    assert sum(q.probability for q in r.nhl_attention if q.wnid in HOUSE_CATS) > \
+        sum(q.probability for q in r.nhl if q.wnid in HOUSE_CATS)
+    assert set(r.to_dict()) >= {"nhl_attention", "expert_share", "expert_share_low"}
+
+
+def test_random_wrong_cues_at_the_default_gain_keep_the_answer(demo_engine, photo_batch):
+    """On the committed photos, 10 random wrong subgroup or group cues each at the default gain
+    leave the full network's top-1 as it was for >= 97 % of (photo, cue) pairs (the model card
+    measures the same on the held-out sets)."""
+    import random
+
+    from hldemo.net.attention import branch_gains
+
+    model, h = demo_engine.model, demo_engine.hierarchy
+    x, wnids = photo_batch
+    rng = random.Random(0)
+    with torch.inference_mode():
+        features = model.trunk(x)
+        plain = model.head(features).argmax(1)
+        kept = total = 0
+        for level in (1, 2):
+            nodes = [n.id for n in h.level(level)]
+            cues = [[rng.choice([n for n in nodes if w not in h.nodes[n].categories]) for w in wnids] for _ in range(10)]
+            for draw in cues:
+                gains = [branch_gains(h, {n: demo_engine.default_gain}) for n in draw]
+                kept += int((model.head(features, gains).argmax(1) == plain).sum())
+                total += len(wnids)
+    assert kept / total >= 0.97, (kept, total)
+
+
+def test_default_gain_and_expert_card_come_from_the_checkpoint_folder(tmp_path, teacher, demo_checkpoint):
+    """attention.json sets the engine's default gain; experts.json's measurements of an expert are
+    stated in the cost panel and the explanation only for the node it measured."""
+    import json
+    import shutil
+
+    from hldemo.demo.engine import DemoEngine
+    from hldemo.demo.render import cost_table_html
+    from hldemo.errors import CheckpointError
+    from hldemo.net.attention import FALLBACK_GAIN, load_default_gain
+    from hldemo.net.checkpoint import load_expert_card
+
+    folder = tmp_path / "nhl"
+    shutil.copytree(demo_checkpoint, folder, ignore=shutil.ignore_patterns("attention.json", "experts.json", "*.png"))
+    assert load_default_gain(folder) == FALLBACK_GAIN and load_expert_card(folder) == {}
+    (folder / "attention.json").write_text(json.dumps({"gain": 1.7}))
+    (folder / "experts.json").write_text(json.dumps({"source": "test", "sets": "test", "nodes": {
+        "domestic_cat": {"restricted_agreement": 0.96, "photos": 210, "macs_vs_teacher": 0.89}}}))
+    with DemoEngine(folder, teacher=teacher, speech_model=None, cues=False, timing_rounds=1) as engine:
+        assert engine.default_gain == 1.7
+        r = engine.run(str(CAT), selection=["domestic_cat"])
+        assert r.gain == 1.7 and r.gains == {"domestic_cat": 1.7}
+        assert r.expert_card["restricted_agreement"] == 0.96 and r.expert_card["node"] == "domestic_cat"
+        assert "96%" in r.explanation and "n=210" in r.explanation
+        assert "96%" in cost_table_html(r.costs, r.expert_is_full, r.expert_card)
+        other = engine.run(str(CAT), selection=["domestic_cat", "n03063599"])  # not the measured expert
+        assert other.expert_card is None and "n=210" not in other.explanation
+    (folder / "experts.json").write_text("[1, 2]")
+    with pytest.raises(CheckpointError, match="experts.json"):
+        load_expert_card(folder)
+
+
+def test_the_attention_examples_tip_the_full_network_to_the_right_category(demo_engine):
+    """The demo's attention examples (examples/photos/credits.csv): the right cue raises the
+    labelled category's probability in the full network, and turns a wrong top-1 into the right
+    category on at least one of them."""
+    from hldemo.data import load_example_credits, wnid_of
+
+    rows = [row for row in load_example_credits() if row.get("cue")]
+    assert len(rows) >= 2
+    tipped = 0
+    for row in rows:
+        label = wnid_of(row["file"])
+        r = demo_engine.run(str(ROOT / "examples" / "photos" / row["file"]), cue=row["cue"], top_k=1000)
+        assert r.ok and label in r.categories, (row, r.message)  # the cue names the right category
+        assert _probability(r.nhl_attention, label) > _probability(r.nhl, label), row
+        tipped += r.nhl[0].wnid != label and r.nhl_attention[0].wnid == label
+    assert tipped >= 1

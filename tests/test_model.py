@@ -303,3 +303,23 @@ def test_lean_variant_experts_pay(teacher):
     assert count_macs(build_expert(model, "carnivores")) <= 0.90 * t
     assert count_macs(build_expert(model, "dog")) > 0.99 * t  # the groups it does not narrow stay exact copies
     assert count_macs(model) <= 5 * t
+
+
+def test_cue_logits_equal_the_full_head_with_gains(nhl_random):
+    """hldemo.evaluate.CueLogits (the model card's attention curves) recomputes only the cued
+    branches' categories: the same logits as the whole head with the demo's gains."""
+    import random
+
+    from hldemo.evaluate import CueLogits
+    from hldemo.net.attention import branch_gains
+
+    h = nhl_random.hierarchy
+    torch.manual_seed(0)
+    pooled = torch.randn(6, len(h.level(1)), nhl_random.head.levels[1].ops[0].cin).relu()
+    rng = random.Random(0)
+    cues = [rng.choice([n.id for n in h.level(1 + i % 3)]) for i in range(len(pooled))]  # group, subgroup, category
+    with torch.inference_mode():
+        full = nhl_random.head(pooled, [branch_gains(h, {c: 1.7}) for c in cues], start=1)
+        fast = CueLogits(nhl_random, pooled)(cues, 1.7)
+        torch.testing.assert_close(fast, full, atol=1e-4, rtol=1e-4)
+        assert not torch.allclose(fast, nhl_random.head(pooled, start=1))

@@ -5,7 +5,7 @@ then answers requests with :meth:`DemoEngine.run`::
 
     engine = DemoEngine("nhl_lite0")
     result = engine.run("examples/photos/cat_chelsea.jpg", cue="meow")
-    result.expert_attention[0].name, result.costs[2].gmacs     # ('tabby', 0.25)
+    result.nhl_attention[0].name, result.expert_share           # ('tiger cat', 0.91)
 
 What one request does:
 
@@ -16,16 +16,22 @@ What one request does:
    the full network is used, and the result says so.
 3. **Expert**: in ``"enhance"`` mode the efficient expert is the trunk plus only the branches on the
    paths to the selected categories (paper eq. 3; cached in a bounded LRU keyed by the sorted
-   category tuple). In ``"inhibit"`` mode the selected branches must run to be turned down, so the
-   "expert" is the full network.
-4. **Attention**: top-down gains for this call only: ``gain`` on the selected nodes' branches in
-   ``"enhance"`` mode, ``1 / gain`` in ``"inhibit"`` mode; nodes the cue negates always get
-   ``1 / gain``.
-5. **Inference**: the teacher, the full NHL and the expert each run on the image through
-   :func:`hldemo.net.timing.time_forwards`, the timing code of ``python -m hldemo.bench``: the teacher
-   with the same optimisations (batch-norms folded, channels-last), at the process's torch thread
-   count, interleaved in alternating order, the median of :data:`TIMING_ROUNDS` runs. Their
-   predictions come from those runs; the expert then runs once more with attention.
+   category tuple), the cheap path: a softmax over its own categories only. In ``"inhibit"`` mode
+   nothing is cut out, so the "expert" is the full network.
+4. **Attention** (paper Sec. 4.4): top-down gains in the **full** network, for this call only:
+   ``gain`` on the selected nodes in ``"enhance"`` mode, ``1 / gain`` in ``"inhibit"`` mode; nodes
+   the cue negates always get ``1 / gain`` (:func:`hldemo.net.attention.branch_gains` puts them on
+   branches). The cued categories then compete with all the others in one softmax, so a wrong cue
+   cannot make the network see what is not there. The default gain is the checkpoint's calibrated
+   one (``attention.json``).
+5. **Inference**: the teacher, the full NHL, the expert and the full NHL with attention each run on
+   the image through :func:`hldemo.net.timing.time_forwards`, the timing code of
+   ``python -m hldemo.bench``: the teacher with the same optimisations (batch-norms folded,
+   channels-last), at the process's torch thread count, interleaved in alternating order, the
+   median of :data:`TIMING_ROUNDS` runs. Their predictions come from those runs.
+6. **The expert's blind spot**: the share of the full network's belief (its softmax without
+   attention) that falls inside the expert's categories; below :data:`LOW_SHARE` the photo is
+   probably none of them, and the explanation says what the full network sees instead.
 
 Nothing a user can send makes :meth:`DemoEngine.run` raise: bad images, audio, cues and selections
 end up in :attr:`DemoResult.message` / :attr:`DemoResult.notes`.
@@ -56,11 +62,12 @@ from ..cues.speech import DEFAULT_SPEECH_MODEL
 from ..cues.text import clean_text
 from ..errors import HLDemoError, InputError, UnknownCategoryError, exit_on_user_error
 from ..net import timing
-from ..net.checkpoint import DEFAULT_CHECKPOINT
-from ..net.model import DEFAULT_GAIN  # attention strength: x2 (enhance) or /2 (inhibit)
+from ..net.attention import branch_gains, load_default_gain
+from ..net.checkpoint import DEFAULT_CHECKPOINT, load_expert_card
+from ..net.model import DEFAULT_GAIN  # the fallback for a checkpoint without a calibrated gain
 from . import render
 from .experts import EXPERT_CACHE_SIZE, ExpertCache
-from .results import DEFAULT_MODE, MODES, Cost, DemoResult, Prediction
+from .results import ATTENTION, DEFAULT_MODE, LOW_SHARE, MODES, Cost, DemoResult, Prediction
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +131,8 @@ class DemoEngine:
         self.timed_teacher = timing.inference_teacher(self.teacher)
         self.model = step(0.25, f"loading the NHL ({checkpoint})", lambda: load_model(checkpoint, teacher=self.teacher))
         self.checkpoint = str(checkpoint)
+        self.default_gain = load_default_gain(checkpoint)  # calibrated (attention.json), else DEFAULT_GAIN
+        self.expert_card = load_expert_card(checkpoint)  # experts' measured agreement (experts.json), or {}
         self.hierarchy = self.model.hierarchy
         self.transform = make_transform(self.model.config["data"])
         self.teacher_wnids = _teacher_wnids(self.teacher, self.model.categories)
@@ -252,7 +261,7 @@ class DemoEngine:
 
     # --- the request -------------------------------------------------------------------------
     def run(self, image: object, cue: object = None, audio: object = None, selection: Sequence[str] | None = None,
-            mode: str = DEFAULT_MODE, gain: float = DEFAULT_GAIN, *, top_k: int = TOP_K,
+            mode: str = DEFAULT_MODE, gain: float | None = None, *, top_k: int = TOP_K,
             progress: ProgressFn | None = None) -> DemoResult:
         """One demo request. Never raises: problems are reported in the result.
 
@@ -261,9 +270,10 @@ class DemoEngine:
             cue: typed cue (optional).
             audio: spoken cue (optional; used when ``cue`` is empty).
             selection: picker entries (node ids, wnids or names); None or empty: the cue's nodes.
-            mode: ``"enhance"`` (expert + gain on the selection) or ``"inhibit"`` (full network,
-                selection turned down by ``1 / gain``).
-            gain: attention strength in [1, 8]; 1 means no attention.
+            mode: ``"enhance"`` (expert for the selection; attention x gain on it in the full
+                network) or ``"inhibit"`` (no expert; the selection turned down by ``1 / gain``).
+            gain: attention strength in [1, 8]; 1 means no attention; None: the checkpoint's
+                calibrated default (:attr:`default_gain`).
             top_k: length of the prediction lists.
             progress: called as ``progress(fraction, message)``.
 
@@ -290,7 +300,7 @@ class DemoEngine:
         from ..data import load_image
 
         timings = result.timings_ms
-        result.mode, result.gain = self._check_control(mode, gain, result.notes)
+        result.mode, result.gain = self._check_control(mode, gain, result.notes, self.default_gain)
         say(0.05, "understanding the cue")
         result.cue = self.interpret(cue, audio)
         timings["cue"] = round(result.cue.seconds * 1000, 2)
@@ -322,33 +332,39 @@ class DemoEngine:
         entry = self.experts.get(key)
         target = entry.model
         result.active_nodes = [list(ids) for ids in target.head.node_ids]
-        result.gains = self._gains(result, target)
+        result.gains = self._gains(result)
 
         say(0.5, "running the networks")
         networks = {"teacher": self.timed_teacher, "full NHL": self.model}
         if target is not self.model:
             networks["expert"] = target
+        if result.gains:  # the full network with the cue's branches multiplied (paper Sec. 4.4)
+            on_branches = branch_gains(self.hierarchy, result.gains)
+            networks[ATTENTION] = lambda images: self.model(images, on_branches)
         logits, times = timing.time_forwards(networks, x, rounds=self.timing_rounds)
         ms = {name: round(t["median"], 2) for name, t in times.items()}
         ms.setdefault("expert", ms["full NHL"])
-        expert_logits = logits.get("expert", logits["full NHL"])
         timings.update(teacher=ms["teacher"], nhl=ms["full NHL"], expert=ms["expert"])
-        attention_logits = expert_logits
-        if result.gains:
-            t0 = time.perf_counter()
-            with torch.inference_mode():
-                attention_logits = target(x, result.gains)
-            timings["attention"] = _ms(t0)
+        if ATTENTION in ms:
+            timings["attention"] = ms[ATTENTION]
 
+        full = logits["full NHL"]
         result.teacher = self._top(logits["teacher"], self.teacher_wnids, top_k)
-        result.nhl = self._top(logits["full NHL"], self.model.categories, top_k)
-        result.expert = self._top(expert_logits, target.categories, top_k)
-        result.expert_attention = self._top(attention_logits, target.categories, top_k)
+        result.nhl = self._top(full, self.model.categories, top_k)
+        result.expert = self._top(logits.get("expert", full), target.categories, top_k)
+        result.nhl_attention = self._top(logits.get(ATTENTION, full), self.model.categories, top_k)
+        if not result.expert_is_full:
+            result.expert_share = round(self._share(full, result.categories), 6)
+            result.expert_share_low = result.expert_share < LOW_SHARE
+            result.expert_card = self._expert_card(result)
         result.costs = [
             self._cost("teacher", self.teacher_macs, self.teacher_params, ms["teacher"], ms["teacher"]),
             self._cost("full NHL", self.experts.full.macs, self.experts.full.params, ms["full NHL"], ms["teacher"]),
             self._cost("expert", entry.macs, entry.params, ms["expert"], ms["teacher"]),
         ]
+        if ATTENTION in ms:  # one more pass of the full network: its MACs and parameters
+            result.costs.append(self._cost(ATTENTION, self.experts.full.macs, self.experts.full.params, ms[ATTENTION],
+                                           ms["teacher"]))
         result.ok = True
         result.message = render.status_sentence(self.hierarchy, result)
         result.explanation = render.explanation_sentence(self.hierarchy, result)
@@ -356,19 +372,19 @@ class DemoEngine:
 
     # --- steps -------------------------------------------------------------------------------
     @staticmethod
-    def _check_control(mode: object, gain: object, notes: list[str]) -> tuple[str, float]:
+    def _check_control(mode: object, gain: object, notes: list[str], default_gain: float = DEFAULT_GAIN) -> tuple[str, float]:
         m = str(mode).strip().lower() if mode is not None else DEFAULT_MODE
         if m not in MODES:
             notes.append(f"unknown attention mode {mode!r}: '{DEFAULT_MODE}' used")
             m = DEFAULT_MODE
         try:
-            g = float(gain) if gain is not None else DEFAULT_GAIN
+            g = float(gain) if gain is not None else default_gain
         except (TypeError, ValueError):
-            notes.append(f"attention gain {gain!r} is not a number: {DEFAULT_GAIN:g} used")
-            g = DEFAULT_GAIN
+            notes.append(f"attention gain {gain!r} is not a number: {default_gain:g} used")
+            g = default_gain
         if not math.isfinite(g):
-            notes.append(f"attention gain {gain!r} is not a finite number: {DEFAULT_GAIN:g} used")
-            g = DEFAULT_GAIN
+            notes.append(f"attention gain {gain!r} is not a finite number: {default_gain:g} used")
+            g = default_gain
         elif not MIN_GAIN <= g <= MAX_GAIN:
             clamped = min(max(g, MIN_GAIN), MAX_GAIN)
             notes.append(f"attention gain {g:g} is outside {MIN_GAIN:g}-{MAX_GAIN:g}: {clamped:g} used")
@@ -430,19 +446,34 @@ class DemoEngine:
             result.expert_is_full = False
             result.categories = sorted(cats)
 
-    def _gains(self, result: DemoResult, target) -> dict[str, float]:
-        branches = {nid for level in target.head.node_ids for nid in level}
+    def _gains(self, result: DemoResult) -> dict[str, float]:
+        """The cue's attention on the full network, per node: x gain on the selection (enhance) or
+        / gain (inhibit), / gain on what the cue negates."""
         gains: dict[str, float] = {}
         g = result.gain
         if g != 1.0:
             on_selection = g if result.mode == "enhance" else 1.0 / g
             for nid in result.selection:
-                if nid in branches:
-                    gains[nid] = on_selection
+                gains[nid] = on_selection
             for nid in result.cue.inhibit_node_ids:
-                if nid in branches:
-                    gains[nid] = 1.0 / g
-        return gains
+                gains[nid] = 1.0 / g
+        return {nid: v for nid, v in gains.items() if nid in self.hierarchy.nodes and nid != self.hierarchy.root.id}
+
+    def _share(self, logits: torch.Tensor, categories: Sequence[str]) -> float:
+        """The full network's softmax mass on ``categories``: how much of its belief an expert can see."""
+        p = torch.softmax(logits[0].float(), dim=-1)
+        return float(p[[self.hierarchy.category_index(w) for w in categories]].sum())
+
+    def _expert_card(self, result: DemoResult) -> dict | None:
+        """The model card's measurements of this expert (``experts.json``), when the selection is one
+        node the card measured and the expert is exactly that node's."""
+        if len(result.selection) != 1 or not self.expert_card:
+            return None
+        node_id = result.selection[0]
+        entry = self.expert_card.get("nodes", {}).get(node_id)
+        if entry is None or sorted(self.hierarchy.nodes[node_id].categories) != result.categories:
+            return None
+        return {"node": node_id, **entry}
 
     def _top(self, logits: torch.Tensor, wnids: Sequence[str], k: int) -> list[Prediction]:
         p = torch.softmax(logits[0].float(), dim=-1)
@@ -579,7 +610,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--audio", default=None, help="recorded cue, speech or a sound (wav/ogg/flac/mp3)")
     p.add_argument("--select", nargs="*", default=None, help="picker entries: node ids, wnids or names")
     p.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
-    p.add_argument("--gain", type=float, default=DEFAULT_GAIN, help=f"attention gain, {MIN_GAIN:g}-{MAX_GAIN:g}")
+    p.add_argument("--gain", type=float, default=None,
+                   help=f"attention gain, {MIN_GAIN:g}-{MAX_GAIN:g} (default: the checkpoint's calibrated gain)")
     p.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
     p.add_argument("--speech-model", default=DEFAULT_SPEECH_MODEL, help="'none' to skip Whisper")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
@@ -587,7 +619,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for flag, path in (("IMAGE", args.image), ("--audio", args.audio)):
         if path is not None and not Path(path).is_file():
             p.error(f"{flag}: no such file: {path}")
-    if not (math.isfinite(args.gain) and MIN_GAIN <= args.gain <= MAX_GAIN):
+    if args.gain is not None and not (math.isfinite(args.gain) and MIN_GAIN <= args.gain <= MAX_GAIN):
         p.error(f"--gain must be between {MIN_GAIN:g} and {MAX_GAIN:g}, not {args.gain:g}")
     speech = None if args.speech_model.lower() == "none" else args.speech_model
     with exit_on_user_error(p.prog):
@@ -599,10 +631,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(r.to_dict(), indent=1, ensure_ascii=False))
         return 0 if r.ok else 1
     print(r.explanation)
-    for title, preds in (("teacher", r.teacher), ("full NHL", r.nhl), ("expert", r.expert),
-                         ("expert + attention", r.expert_attention)):
-        print(f"  {title:>18}: " + ", ".join(f"{q.name} {q.probability:.0%}" for q in preds))
+    for title, preds in (("teacher", r.teacher), ("full NHL", r.nhl), ("expert", r.expert), (ATTENTION, r.nhl_attention)):
+        print(f"  {title:>20}: " + ", ".join(f"{q.name} {q.probability:.0%}" for q in preds))
+    if r.expert_share is not None:
+        print(f"  {'expert share':>20}: {r.expert_share:.1%} of the full network's belief")
     for c in r.costs:
         versus = "" if c.model == "teacher" else f" ({-c.gmacs_saved_pct:+.0f}% vs teacher)"
-        print(f"  {c.model:>18}: {c.gmacs:.3f} GMACs{versus}, {c.params_m:.2f} M params, {c.ms:.1f} ms")
+        print(f"  {c.model:>20}: {c.gmacs:.3f} GMACs{versus}, {c.params_m:.2f} M params, {c.ms:.1f} ms")
     return 0 if r.ok else 1

@@ -17,8 +17,11 @@ import html
 from typing import Iterable, Mapping, Sequence
 
 from ..utils import clip_text
+from .results import ATTENTION
 
 # --- constants -----------------------------------------------------------------------------------
+COLUMN_TITLES = {"teacher": "Teacher (EfficientNet-Lite0)", "nhl": "Full NHL", "expert": "Efficient expert",
+                 "attention": "Full NHL + attention"}
 ROW_HEIGHT = 16
 FONT_SIZE = 12
 CHAR_WIDTH = 6.6  # estimated width of one character at FONT_SIZE (sans-serif)
@@ -263,7 +266,7 @@ def hierarchy_svg(hierarchy, active: Iterable[str] | None = None, *, gains: Mapp
 def result_svg(hierarchy, result) -> str:
     """:func:`hierarchy_svg` for a :class:`hldemo.demo.DemoResult`."""
     active = None if result.expert_is_full else [n for level in result.active_nodes for n in level]
-    top = result.expert_attention[0].wnid if result.expert_attention else None
+    top = result.nhl_attention[0].wnid if result.nhl_attention else None
     path = [n.id for n in hierarchy.path(top)] if top and top in hierarchy.nodes else []
     counts = [len(level) for level in result.active_nodes]
     totals = [len(hierarchy.level(i)) for i in range(1, hierarchy.depth + 1)]
@@ -286,12 +289,37 @@ def _fewer(pct: float) -> str:
     return f"{pct:.0f}% fewer" if pct >= 0 else f"{-pct:.0f}% more"
 
 
-def cost_table_html(costs, expert_is_full: bool = False) -> str:
-    """The cost panel: GMACs, parameters and measured ms for teacher / full NHL / expert, and savings.
+def _share(share: float) -> str:
+    """A share of belief in percent: one decimal below 10 % (0.3 %), none above (97 %); never "0.0%"."""
+    if share < 0.0005:
+        return "less than 0.1%"
+    return f"{100 * share:.1f}%" if share < 0.1 else f"{100 * share:.0f}%"
+
+
+def _expert_versus(costs) -> str:
+    """'78% fewer GMACs than the full NHL and 0% fewer than the teacher' for a result's costs."""
+    by = {c.model: c for c in costs}
+    e, n = by["expert"], by["full NHL"]
+    vs_nhl = 100 * (1 - e.gmacs / n.gmacs) if n.gmacs else 0.0
+    return f"{_fewer(vs_nhl)} GMACs than the full NHL and {_fewer(e.gmacs_saved_pct)} than the teacher"
+
+
+def _card_words(card) -> str:
+    """The model card's measurement of an expert, in words ("" without one)."""
+    if not card:
+        return ""
+    return (f"it ranks its categories as the teacher does on {100 * card['restricted_agreement']:.0f}% of "
+            f"held-out photos (n={card['photos']}, model card)")
+
+
+def cost_table_html(costs, expert_is_full: bool = False, expert_card: dict | None = None) -> str:
+    """The cost panel: GMACs, parameters and measured ms for teacher / full NHL / expert / the
+    attention pass, savings, and the expert's measured agreement with the teacher.
 
     Args:
         costs: the :class:`hldemo.demo.Cost` rows of a result.
         expert_is_full: the expert is the full network (its row says so).
+        expert_card: the model card's measurements of the expert (``DemoResult.expert_card``).
     """
     if not costs:
         return '<div id="cost-table" class="hl-costs"><p>No costs yet: run the demo on an image.</p></div>'
@@ -317,9 +345,15 @@ def cost_table_html(costs, expert_is_full: bool = False) -> str:
         else:
             vs_nhl_macs = 100 * (1 - e.gmacs / n.gmacs) if n.gmacs else 0.0
             vs_nhl_params = 100 * (1 - e.params_m / n.params_m) if n.params_m else 0.0
+            card = _card_words(expert_card)
             summary = (f'<p class="hl-cost-summary">The expert needs <b>{_fewer(vs_nhl_macs)} GMACs</b> and '
                        f'<b>{_fewer(vs_nhl_params)} parameters</b> than the full NHL it was cut from '
-                       f'({_fewer(e.gmacs_saved_pct)} GMACs and {_fewer(e.params_saved_pct)} parameters than the teacher).</p>')
+                       f'({_fewer(e.gmacs_saved_pct)} GMACs and {_fewer(e.params_saved_pct)} parameters than the teacher)'
+                       f'{"; " + html.escape(card) if card else ""}.</p>')
+    if ATTENTION in by and "teacher" in by:
+        a = by[ATTENTION]
+        summary += (f'<p class="hl-cost-summary">Attention costs one more pass of the full network: '
+                    f'{a.gmacs:.3f} GMACs, {a.gmacs / by["teacher"].gmacs:.1f}× the teacher\'s.</p>')
     return ('<div id="cost-table" class="hl-costs"><table>'
             '<thead><tr><th>network</th><th>GMACs</th><th>vs teacher</th><th>params (M)</th><th>vs teacher</th>'
             '<th>time (ms)</th><th>vs teacher</th></tr></thead>'
@@ -385,9 +419,10 @@ def panels(hierarchy, result) -> dict:
     """Every output panel of the demo for one :class:`hldemo.demo.DemoResult`.
 
     Returns:
-        ``{"explanation", "transcript", "cue", "teacher", "nhl", "expert", "attention", "costs",
-        "hierarchy", "details"}``: Markdown strings, ``{name: probability}`` dicts (None when there
-        is no prediction), HTML strings, and the JSON-ready result.
+        ``{"explanation", "transcript", "cue", "teacher", "nhl", "expert", "expert_title", "attention",
+        "costs", "hierarchy", "details"}``: Markdown strings, ``{name: probability}`` dicts (None when
+        there is no prediction), the expert column's title (with its share of the full network's
+        belief), HTML strings, and the JSON-ready result.
     """
     ok = result.ok
     return {
@@ -397,8 +432,9 @@ def panels(hierarchy, result) -> dict:
         "teacher": label_dict(result.teacher) if ok else None,
         "nhl": label_dict(result.nhl) if ok else None,
         "expert": label_dict(result.expert) if ok else None,
-        "attention": label_dict(result.expert_attention) if ok else None,
-        "costs": cost_table_html(result.costs if ok else [], result.expert_is_full),
+        "expert_title": expert_title(result),
+        "attention": label_dict(result.nhl_attention) if ok else None,
+        "costs": cost_table_html(result.costs if ok else [], result.expert_is_full, result.expert_card),
         "hierarchy": result_svg(hierarchy, result),
         "details": result.to_dict(),
     }
@@ -429,12 +465,32 @@ def status_sentence(hierarchy, result) -> str:
     return (f"Expert for {_selection_words(hierarchy, result)} ({n} categor{'y' if n == 1 else 'ies'}, "
             f"from the {result.selection_source}).")
 
+def expert_title(result) -> str:
+    """The expert column's title: its category count and its share of the full network's belief."""
+    if not result.ok or result.expert_is_full or result.expert_share is None:
+        return COLUMN_TITLES["expert"] + (" (= full NHL)" if result.ok and result.expert_is_full else "")
+    n = len(result.categories)
+    low = " ⚠️ probably none of them" if result.expert_share_low else ""
+    return (f"{COLUMN_TITLES['expert']}: {n} categor{'y' if n == 1 else 'ies'}, "
+            f"{_share(result.expert_share)} of the full NHL's belief{low}")
+
+
+def _gain_words(hierarchy, gains) -> str:
+    """'×1.5 on domestic cat, ÷1.5 on dog' for a result's gains."""
+    words = [f"{'×' if g > 1 else '÷'}{(g if g > 1 else 1 / g):g} on {hierarchy.display_name(n)}"
+             for n, g in list(gains.items())[:3]]
+    return ", ".join(words) + (f" and {len(gains) - 3} more" if len(gains) > 3 else "")
+
+
 def explanation_sentence(hierarchy, result) -> str:
-    """One line in plain words on what a request did (:attr:`hldemo.demo.engine.DemoResult.explanation`)."""
-    top = result.expert_attention[0] if result.expert_attention else None
-    plain = result.expert[0] if result.expert else None
+    """What a request did, in plain words (:attr:`hldemo.demo.engine.DemoResult.explanation`): what
+    was computed, what the expert says and how much of the full network's belief its categories
+    hold, and what the full network says with attention. An expert answer the full network
+    contradicts is never stated as if it were the answer."""
+    full = result.nhl[0] if result.nhl else None
+    attended = result.nhl_attention[0] if result.nhl_attention else full
+    expert = result.expert[0] if result.expert else None
     teacher = result.teacher[0] if result.teacher else None
-    teacher_cost, full_cost, expert_cost = result.costs if len(result.costs) > 2 else (None, None, None)
     said = ""
     if result.cue.source == "speech" and result.cue.heard and result.cue.transcript:
         said = f"You said “{clip_text(result.cue.transcript, 60)}”"
@@ -461,20 +517,57 @@ def explanation_sentence(hierarchy, result) -> str:
         else:
             head = f"Nothing was selected, so the full network looked at all {n_all} categories"
     else:
+        card = _card_words(result.expert_card)
         head = (f"{said + ', so o' if said else 'O'}nly the {len(result.categories)} categories under {what} were "
-                f"computed ({100 * (1 - expert_cost.gmacs / full_cost.gmacs):.0f}% fewer GMACs than the full NHL, "
-                f"{expert_cost.gmacs / teacher_cost.gmacs:.2f}x the teacher's)")
-        if result.gains:
-            head += f" and boosted ×{result.gain:g}"
-    tail = ""
-    if top is not None:
-        tail = f": it says “{top.name}” ({top.probability:.0%})"
-        if plain is not None and plain.wnid != top.wnid:
-            tail += f", without attention “{plain.name}”"
-        if teacher is not None:
-            tail += (", as the teacher does" if teacher.wnid == top.wnid
-                     else f"; the teacher says “{teacher.name}”")
-    return head + tail + "."
+                f"computed by an expert ({_expert_versus(result.costs)}{'; ' + card if card else ''})")
+    if full is None:
+        return head + "."
+    parts = [head + "."]
+    if not result.expert_is_full and expert is not None and result.expert_share is not None:
+        share = _share(result.expert_share)
+        if result.expert_share_low:
+            parts.append(f"The expert ranks “{expert.name}” first among them, but they hold {share} of the full "
+                         f"network's belief: the photo is probably not {what}; the full network sees “{full.name}” "
+                         f"({full.probability:.0%}).")
+        elif full.wnid not in result.categories:
+            parts.append(f"The expert ranks “{expert.name}” first among them ({share} of the full network's belief), "
+                         f"but the full network's top answer is “{full.name}” ({full.probability:.0%}).")
+        else:
+            parts.append(f"The expert says “{expert.name}” ({expert.probability:.0%} among its categories, which hold "
+                         f"{share} of the full network's belief).")
+    else:
+        parts.append(f"The full network says “{full.name}” ({full.probability:.0%}).")
+    final = full
+    if result.gains and attended is not None:
+        final = attended
+        if attended.wnid == full.wnid:
+            parts.append(f"With attention ({_gain_words(hierarchy, result.gains)}) the full network still says "
+                         f"“{attended.name}” ({attended.probability:.0%})")
+        else:
+            parts.append(f"With attention ({_gain_words(hierarchy, result.gains)}) the full network says "
+                         f"“{attended.name}” ({attended.probability:.0%}) instead of “{full.name}”")
+    else:
+        parts[-1] = parts[-1][:-1]
+    if teacher is not None:
+        parts[-1] += ", as the teacher does." if teacher.wnid == final.wnid else f"; the teacher says “{teacher.name}”."
+    else:
+        parts[-1] += "."
+    return " ".join(parts)
+
+
+def example_credits_markdown(credits: Sequence[Mapping[str, str]]) -> str:
+    """One line per example photo: what it shows, its author and licence (rows of
+    :func:`hldemo.data.load_example_credits`)."""
+    lines = []
+    for row in credits:
+        original = row.get("original", "")
+        author = _md_escape(row.get("author", "?"))
+        if original.startswith("http"):
+            author = f"[{author}]({original})"
+        elif original:
+            author += f" ({_md_escape(original)})"
+        lines.append(f"- `{_md_escape(row['file'])}`: {_md_escape(row.get('what', ''))}, {author}, {_md_escape(row.get('licence', ''))}")
+    return ("**Example photos**\n\n" + "\n".join(lines)) if lines else ""
 
 
 def picker_choices(hierarchy) -> list[tuple[str, str]]:

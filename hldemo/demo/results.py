@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 from ..cues.matcher import CueResult
-from ..net.model import DEFAULT_GAIN
+from ..net.attention import FALLBACK_GAIN
 
 MODES = ("enhance", "inhibit")  # expert + gain on the selection, or the full network with it turned down
 DEFAULT_MODE = "enhance"
+# Below this share of the full network's belief inside an expert's categories, the photo is more
+# likely none of them than one of them: the demo says so instead of repeating the expert's answer.
+LOW_SHARE = 0.5
+ATTENTION = "full NHL + attention"  # the attention pass: its name in costs and timings
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -26,7 +30,8 @@ class Cost:
     """Cost of one network on one 224x224 image.
 
     Attributes:
-        model: ``"teacher"``, ``"full NHL"`` or ``"expert"``.
+        model: ``"teacher"``, ``"full NHL"``, ``"expert"`` or ``"full NHL + attention"`` (the
+            attention pass: one more pass of the full network).
         gmacs: multiply-accumulates (10^9) of one forward pass.
         params_m: parameters (10^6) the network holds (the shared trunk included).
         ms: median wall time of one forward pass in this request (trunk included), timed by
@@ -56,13 +61,23 @@ class DemoResult:
         selection: picker/cue entries (node ids or wnids) the expert was built from.
         selection_source: ``"picker"``, ``"cue"`` or ``"none"``.
         mode, gain: the attention control used.
-        gains: the per-branch gains applied (node id -> gain).
+        gains: the attention gains on the full network, per node the cue or picker named (node id ->
+            gain; a level-1 group's gain acts on each of its subgroups' branches).
         expert_is_full: True when the expert is the full network (nothing / everything selected,
             or inhibit mode).
         categories: wnids the expert covers.
         active_nodes: node ids of the expert's branches, per level (1..depth).
-        teacher, nhl, expert, expert_attention: top-k predictions.
-        costs: teacher, full NHL and expert.
+        teacher, nhl, expert: top-k predictions of the teacher, the full NHL (no attention) and the
+            efficient expert (a softmax over its own categories only).
+        nhl_attention: top-k predictions of the full NHL with the attention ``gains`` (a softmax over
+            all categories); the full NHL's when there are no gains.
+        expert_share: how much of the full NHL's belief (softmax, no attention) falls inside the
+            expert's categories; None when the expert is the full network.
+        expert_share_low: ``expert_share`` is below :data:`LOW_SHARE`: the photo is probably none
+            of the expert's categories.
+        expert_card: the model card's measurements of this expert (``experts.json``: node,
+            restricted_agreement, photos, macs_vs_teacher), when it has them.
+        costs: teacher, full NHL and expert, then the attention pass when it ran.
         timings_ms: wall time of each stage.
     """
 
@@ -74,7 +89,7 @@ class DemoResult:
     selection: list[str] = field(default_factory=list)
     selection_source: str = "none"
     mode: str = DEFAULT_MODE
-    gain: float = DEFAULT_GAIN
+    gain: float = FALLBACK_GAIN
     gains: dict[str, float] = field(default_factory=dict)
     expert_is_full: bool = True
     categories: list[str] = field(default_factory=list)
@@ -82,7 +97,10 @@ class DemoResult:
     teacher: list[Prediction] = field(default_factory=list)
     nhl: list[Prediction] = field(default_factory=list)
     expert: list[Prediction] = field(default_factory=list)
-    expert_attention: list[Prediction] = field(default_factory=list)
+    nhl_attention: list[Prediction] = field(default_factory=list)
+    expert_share: float | None = None
+    expert_share_low: bool = False
+    expert_card: dict | None = None
     costs: list[Cost] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
 

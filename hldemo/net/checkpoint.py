@@ -6,6 +6,9 @@ A checkpoint is a folder::
     hierarchy.json     the category tree the branches follow
     head.safetensors   the branch weights (the trunk is the backbone's own, loaded by name)
     README.md          model card (optional)
+    attention.json     the default attention gain, chosen on calibration photos (optional;
+                       ``python scripts/make_model_card.py`` writes it)
+    experts.json       measured agreement of efficient experts with the teacher (optional)
 
 ``load_model`` takes a name under ``checkpoints/``, a local folder, or a Hugging Face Hub repo id.
 Only JSON and safetensors are ever read: nothing downloaded is unpickled.
@@ -32,6 +35,7 @@ from .model import NHL
 
 DEFAULT_CHECKPOINT = "nhl_lite0"
 CONFIG_FILE, HIERARCHY_FILE, WEIGHTS_FILE = "config.json", "hierarchy.json", "head.safetensors"
+ATTENTION_FILE, EXPERTS_FILE = "attention.json", "experts.json"
 
 
 def available_models() -> list[str]:
@@ -126,6 +130,33 @@ def read_config(name_or_path: str | Path) -> dict:
         raise CheckpointError(f"checkpoint {folder} lacks {CONFIG_FILE}") from e
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"checkpoint {folder}: malformed JSON: {e}") from e
+
+
+def read_checkpoint_json(name_or_path: str | Path, filename: str) -> dict:
+    """An optional JSON file of a checkpoint folder (e.g. :data:`ATTENTION_FILE`); {} when absent.
+
+    Raises:
+        CheckpointError: no such checkpoint, or the file is not a JSON object.
+    """
+    path = _resolve(name_or_path) / filename
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"checkpoint file {path}: malformed JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise CheckpointError(f"checkpoint file {path}: expected a JSON object")
+    return data
+
+
+def load_expert_card(name_or_path: str | Path = DEFAULT_CHECKPOINT) -> dict:
+    """The experts' measured agreement with the teacher (``experts.json``): ``{"source", "sets",
+    "nodes": {node_id: {"restricted_agreement", "photos", "macs_vs_teacher"}}}``; {} when absent."""
+    card = read_checkpoint_json(name_or_path, EXPERTS_FILE)
+    if card and not isinstance(card.get("nodes"), dict):
+        raise CheckpointError(f"checkpoint {name_or_path}: {EXPERTS_FILE} lacks its 'nodes' object")
+    return card
 
 
 def load_model(name_or_path: str | Path = DEFAULT_CHECKPOINT, teacher: nn.Module | None = None) -> NHL:

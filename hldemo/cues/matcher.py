@@ -1022,19 +1022,20 @@ _MATCHER_LOCK = threading.Lock()
 
 
 def load_cue_matcher(hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCHY, embedder: str | Path | None = None,
-                     **kwargs) -> CueMatcher:
+                     device: str = "cpu", **kwargs) -> CueMatcher:
     """A :class:`CueMatcher` for a hierarchy (name, path or object), built once per process.
 
     Args:
         hierarchy: hierarchy name (``"curated"``), JSON path, or a loaded :class:`Hierarchy`.
         embedder: sentence-transformers model folder; default: the offline all-MiniLM-L6-v2.
+        device: where the embedder runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
         **kwargs: passed to :class:`CueMatcher` (``threshold``, ``cache``).
     """
     h = hierarchy if isinstance(hierarchy, Hierarchy) else load_hierarchy(hierarchy)
-    key = (f"{h.id}|{embedder}|{sorted(kwargs.items())}", id(h))
+    key = (f"{h.id}|{embedder}|{device}|{sorted(kwargs.items())}", id(h))
     with _MATCHER_LOCK:
         if key not in _MATCHERS:
-            _MATCHERS[key] = CueMatcher(h, load_embedder(embedder), **kwargs)
+            _MATCHERS[key] = CueMatcher(h, load_embedder(embedder, device=device), **kwargs)
         return _MATCHERS[key]
 
 

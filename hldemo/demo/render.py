@@ -286,12 +286,13 @@ def _fewer(pct: float) -> str:
     return f"{pct:.0f}% fewer" if pct >= 0 else f"{-pct:.0f}% more"
 
 
-def cost_table_html(costs, expert_is_full: bool = False) -> str:
+def cost_table_html(costs, expert_is_full: bool = False, device: str = "") -> str:
     """The cost panel: GMACs, parameters and measured ms for teacher / full NHL / expert, and savings.
 
     Args:
         costs: the :class:`hldemo.demo.Cost` rows of a result.
         expert_is_full: the expert is the full network (its row says so).
+        device: where the networks ran (:attr:`hldemo.demo.DemoResult.device`), named in the note.
     """
     if not costs:
         return '<div id="cost-table" class="hl-costs"><p>No costs yet: run the demo on an image.</p></div>'
@@ -325,7 +326,7 @@ def cost_table_html(costs, expert_is_full: bool = False) -> str:
             '<th>time (ms)</th><th>vs teacher</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>{summary}'
             '<p class="hl-cost-note">GMACs and parameters: one 224×224 image, the shared trunk included. '
-            'Times: the median of a few runs of each network in this request, on this machine, timed like '
+            f'Times: the median of a few runs of each network in this request, on {html.escape(device or "this machine")}, timed like '
             '<code>python -m hldemo.bench</code> (they vary run to run).</p></div>')
 
 
@@ -398,7 +399,7 @@ def panels(hierarchy, result) -> dict:
         "nhl": label_dict(result.nhl) if ok else None,
         "expert": label_dict(result.expert) if ok else None,
         "attention": label_dict(result.expert_attention) if ok else None,
-        "costs": cost_table_html(result.costs if ok else [], result.expert_is_full),
+        "costs": cost_table_html(result.costs if ok else [], result.expert_is_full, result.device),
         "hierarchy": result_svg(hierarchy, result),
         "details": result.to_dict(),
     }

@@ -64,6 +64,7 @@ class DemoResult:
         teacher, nhl, expert, expert_attention: top-k predictions.
         costs: teacher, full NHL and expert.
         timings_ms: wall time of each stage.
+        device: where the networks ran (``cpu``, or ``cuda:0 (GPU name)``, with the dtype when not float32).
     """
 
     ok: bool = False
@@ -85,6 +86,7 @@ class DemoResult:
     expert_attention: list[Prediction] = field(default_factory=list)
     costs: list[Cost] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    device: str = ""
 
     def to_dict(self, active_nodes: bool = False) -> dict:
         """A JSON-serialisable dict (``active_nodes`` lists can be long: off by default)."""

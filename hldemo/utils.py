@@ -110,13 +110,14 @@ def device_label(device: object) -> str:
     return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
 
 
-def add_device_arguments(parser) -> None:
-    """``--device`` and ``--dtype`` for a command's argparse parser (resolved later by
-    :func:`resolve_device` and :func:`resolve_dtype`, inside the command's user-error handler)."""
+def add_device_arguments(parser, dtype: bool = True) -> None:
+    """``--device`` (and with ``dtype``, ``--dtype``) for a command's argparse parser, resolved later by
+    :func:`resolve_device` and :func:`resolve_dtype` inside the command's user-error handler."""
     parser.add_argument("--device", default=os.environ.get(DEVICE_ENV) or "auto",
                         help=f"auto (CUDA when available), cpu, cuda or cuda:N (default: ${DEVICE_ENV} or auto)")
-    parser.add_argument("--dtype", default="float32", choices=DTYPES,
-                        help="the networks' precision: float16 and bfloat16 are for CUDA (bfloat16 also runs on a CPU)")
+    if dtype:
+        parser.add_argument("--dtype", default="float32", choices=DTYPES,
+                            help="the networks' precision: float16 and bfloat16 are for CUDA (bfloat16 also runs on a CPU)")
 
 
 @contextlib.contextmanager

@@ -8,40 +8,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, fixture_photos
-
-
-def _run(args, timeout=600):
-    out = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out.stdout
-
-
-@pytest.fixture(scope="module")
-def few_photos(tmp_path_factory):
-    """An ImageFolder of the committed test photos (symlinks), labelled by wnid subfolders."""
-    from hldemo.data import wnid_of
-
-    root = tmp_path_factory.mktemp("photos")
-    for f in fixture_photos():
-        d = root / wnid_of(f)
-        d.mkdir(exist_ok=True)
-        (d / f.name).symlink_to(f)
-    return root
+from conftest import ROOT, fixture_photos, run_module
 
 
 def test_train_resumes_and_writes_a_loadable_checkpoint(tmp_path, few_photos):
     out = tmp_path / "run"
     args = ["hldemo.train", "--images", str(few_photos), "--out", str(out), "--views", "1", "--epochs", "2",
             "--batch-size", "4", "--save-every", "1", "--workers", "0"]
-    _run(args)
+    run_module(args)
     log = (out / "train.log").read_text()
     assert "initialised from the teacher" in log and "done:" in log
     from hldemo.net.checkpoint import load_model
 
     model = load_model(out / "final")
     assert model.config["training"]["steps"] >= 2
-    _run(args)  # a second run finds everything done and resumes, not restarts
+    run_module(args)  # a second run finds everything done and resumes, not restarts
     assert "resumed at step" in (out / "train.log").read_text()
     again = load_model(out / "final").config["training"]
     assert again["commands"] == [again["command"]]  # the same command twice is one reproduction step
@@ -59,7 +40,7 @@ def test_cap_per_wnid_keeps_the_same_photos_whatever_the_order():
 
 
 def test_evaluate_json_report(few_photos):
-    report = json.loads(_run(["hldemo.evaluate", "--images", str(few_photos), "--json"]).strip().splitlines()[-1])
+    report = json.loads(run_module(["hldemo.evaluate", "--images", str(few_photos), "--json"]).strip().splitlines()[-1])
     for key in ("n_images", "teacher_top1", "nhl_top1", "agreement"):
         assert key in report
     assert report["n_images"] == len(fixture_photos())
@@ -71,7 +52,7 @@ def test_evaluate_json_report(few_photos):
 def test_bench_quick_produces_every_field():
     from hldemo.net.checkpoint import DEFAULT_CHECKPOINT, load_model, read_config
 
-    report = json.loads(_run(["hldemo.bench", "--quick", "--json", "--threads", "1"]).strip().splitlines()[-1])
+    report = json.loads(run_module(["hldemo.bench", "--quick", "--json", "--threads", "1"]).strip().splitlines()[-1])
     assert report["threads"] == 1
     for name in ("teacher", "nhl"):
         assert {"categories", "gmacs", "params", "ms_b1", "ms_b16", "ratio"} <= set(report[name])
@@ -101,7 +82,7 @@ def test_bench_uses_the_checkpoints_own_teacher_and_category_count(tmp_path, nhl
     from hldemo.net.expert import build_expert
 
     cat = save_model(build_expert(nhl_trained, ["domestic_cat"]), tmp_path / "cat_expert")
-    report = json.loads(_run(["hldemo.bench", "--model", str(cat), "--quick", "--no-demo", "--json", "--threads", "1"])
+    report = json.loads(run_module(["hldemo.bench", "--model", str(cat), "--quick", "--no-demo", "--json", "--threads", "1"])
                         .strip().splitlines()[-1])
     assert report["nhl"]["categories"] == 5 and report["teacher"]["categories"] == 1000
     table = format_table(report)
@@ -121,7 +102,7 @@ def test_bench_uses_the_checkpoints_own_teacher_and_category_count(tmp_path, nhl
 def test_train_online_mode_with_labels(tmp_path, few_photos):
     """--no-cache (fresh views every step, the GPU/torchrun path) with label cross-entropy."""
     out = tmp_path / "online"
-    _run(["hldemo.train", "--images", str(few_photos), "--out", str(out), "--no-cache", "--labels",
+    run_module(["hldemo.train", "--images", str(few_photos), "--out", str(out), "--no-cache", "--labels",
           "--epochs", "1", "--batch-size", "4", "--workers", "0", "--save-every", "2"])
     log = (out / "train.log").read_text()
     assert "done:" in log and "step" in log

@@ -52,10 +52,14 @@ def test_evaluate_json_report(few_photos):
 def test_bench_quick_produces_every_field():
     from hldemo.net.checkpoint import DEFAULT_CHECKPOINT, load_model, read_config
 
-    report = json.loads(run_module(["hldemo.bench", "--quick", "--json", "--threads", "1"]).strip().splitlines()[-1])
-    assert report["threads"] == 1
-    for name in ("teacher", "nhl"):
-        assert {"categories", "gmacs", "params", "ms_b1", "ms_b16", "ratio"} <= set(report[name])
+    report = json.loads(run_module(["hldemo.bench", "--quick", "--json", "--threads", "1", "--device", "cpu"])
+                        .strip().splitlines()[-1])
+    assert report["threads"] == 1 and report["device"] == "cpu" and report["dtype"] == "float32"
+    for entry in (report["teacher"], report["nhl"], *report["experts"].values()):
+        for b in (1, 16, 64):  # latency and throughput at each batch
+            assert entry[f"ms_b{b}"] > 0 and entry[f"ms_b{b}_p90"] >= entry[f"ms_b{b}"]
+            assert entry[f"images_per_s_b{b}"] == pytest.approx(1000 * b / entry[f"ms_b{b}"])
+        assert {"categories", "gmacs", "params", "ratio"} <= set(entry) and "ms_b64" in entry["ratio"]
     assert {"domestic_cat", "dog", "random_20"} <= set(report["experts"])
     assert any(k.startswith("level1_") for k in report["experts"])
     cat = report["experts"]["domestic_cat"]
@@ -82,11 +86,13 @@ def test_bench_uses_the_checkpoints_own_teacher_and_category_count(tmp_path, nhl
     from hldemo.net.expert import build_expert
 
     cat = save_model(build_expert(nhl_trained, ["domestic_cat"]), tmp_path / "cat_expert")
-    report = json.loads(run_module(["hldemo.bench", "--model", str(cat), "--quick", "--no-demo", "--json", "--threads", "1"])
+    report = json.loads(run_module(["hldemo.bench", "--model", str(cat), "--quick", "--no-demo", "--json", "--threads", "1",
+                                    "--device", "cpu"])
                         .strip().splitlines()[-1])
     assert report["nhl"]["categories"] == 5 and report["teacher"]["categories"] == 1000
     table = format_table(report)
-    assert "| full NHL | 5 |" in table and "| teacher | 1000 |" in table
+    assert "| full NHL | cpu | 5 |" in table and "| teacher | cpu | 1000 |" in table  # the device of each row
+    assert "device cpu" in table.splitlines()[0]
 
     other = tmp_path / "lite1"
     shutil.copytree(cat, other)
@@ -159,6 +165,10 @@ BAD_ARGUMENTS = [
     ("hldemo.evaluate", ["--images", "{empty}"], "no photos"),
     ("hldemo.bench", ["--model", "no_such_checkpoint", "--quick"], "no checkpoint 'no_such_checkpoint'"),
     ("hldemo.bench", ["--threads", "0"], "--threads"),
+    ("hldemo.bench", ["--device", "tpu"], "unknown device 'tpu'"),
+    ("hldemo.bench", ["--device", "cpu", "--dtype", "float16"], "float16 needs a CUDA device"),
+    ("hldemo.evaluate", ["--images", "{photos}", "--device", "cpu", "--dtype", "float16"], "float16 needs a CUDA device"),
+    ("hldemo.demo", ["{cat}", "--device", "cuda:x", "--speech-model", "none"], "unknown device 'cuda:x'"),
     ("hldemo.cues", [], "give at least one TEXT"),
     ("hldemo.cues", ["--hierarchy", "no_such_tree", "meow"], "unknown hierarchy"),
     ("hldemo.cues", ["--audio", "{tmp}/nowhere.wav"], "file not found: ... nowhere.wav"),

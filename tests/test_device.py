@@ -66,6 +66,7 @@ COMMANDS = {  # every program that runs the networks, with arguments that would 
     "hldemo.bench": ["-m", "hldemo.bench", "--quick", "--no-demo"],
     "hldemo.evaluate": ["-m", "hldemo.evaluate", "--images", str(FIXTURE_PHOTOS)],
     "hldemo.train": ["-m", "hldemo.train", "--images", str(FIXTURE_PHOTOS), "--out", "{tmp}/run"],
+    "hldemo.cues": ["-m", "hldemo.cues", "meow"],  # the embedder and Whisper
 }
 
 
@@ -77,6 +78,7 @@ def test_every_command_says_in_one_line_that_the_gpu_is_missing(command, tmp_pat
     assert out.returncode == 2, out.stderr[-2000:]
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and f"error: device '{MISSING_GPU}' asked for" in lines[0], out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
 
 
 @pytest.fixture(scope="module")

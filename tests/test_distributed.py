@@ -2,8 +2,8 @@
 (gloo), on the committed test photos, takes the same steps as one process.
 
 The head is the narrow test variant ``tests/fixtures/nhl_lite0_tiny.json`` with random branches
-(``--no-init``), so the two runs take ~25 s and ~20 s on 2 cores; the trunk and teacher are the real
-EfficientNet-Lite0.
+(``--no-init``), so the test takes ~1 min on 2 idle cores (measured 56 s; 125 s while other jobs
+shared them); the trunk and teacher are the real EfficientNet-Lite0.
 """
 
 import shutil

@@ -3,12 +3,15 @@
 Layout and wiring only: every decision is made in :mod:`hldemo.demo` (the engine) and every panel
 is drawn by :mod:`hldemo.demo.render`.
 
-    python app.py [--port 7860] [--host 127.0.0.1] [--checkpoint nhl_lite0]
+    python app.py [--port 7860] [--host 127.0.0.1] [--checkpoint nhl_lite0] [--device auto] [--dtype float32]
 
 Listens on 127.0.0.1:7860 by default; on 0.0.0.0 inside a Hugging Face Space (``SPACE_ID``) or when
 ``GRADIO_SERVER_NAME`` says so; ``GRADIO_SERVER_PORT`` or ``--port`` change the port. Starts offline:
 no analytics, no Hub telemetry, fonts from the system (set ``HF_HUB_OFFLINE=0`` to load a
-checkpoint from the Hub).
+checkpoint from the Hub). The networks, Whisper and the cue embedder run on ``--device`` (default
+``$HLDEMO_DEVICE`` or ``auto``: a GPU when there is one). On a ZeroGPU Space (the ``spaces`` package is
+importable) every handler that runs them is wrapped in ``spaces.GPU``, which lends the GPU to it;
+elsewhere the handlers are the plain functions.
 """
 
 from __future__ import annotations
@@ -18,6 +21,13 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+try:  # a ZeroGPU Space lends its GPU only to functions wrapped in spaces.GPU (imported before torch)
+    from spaces import GPU as on_gpu
+except ImportError:  # anywhere else: nothing changes
+    def on_gpu(fn):
+        """Without the ``spaces`` package (no ZeroGPU): the handler itself."""
+        return fn
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
@@ -39,6 +49,7 @@ from hldemo.demo.engine import (  # noqa: E402
 )
 from hldemo.data import load_example_credits  # noqa: E402
 from hldemo.errors import exit_on_user_error  # noqa: E402
+from hldemo.utils import add_device_arguments  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
@@ -113,20 +124,24 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
         return (p["explanation"], transcript, p["cue"], picker, p["teacher"], p["nhl"], expert,
                 p["attention"], p["costs"], p["hierarchy"], p["details"])
 
+    @on_gpu
     def classify(image, cue, audio, selection, mode, gain, progress=gr.Progress()):
         result = engine.run(image, cue=cue, audio=audio, selection=selection, mode=mode, gain=gain,
                             progress=lambda f, m: progress(f, desc=m))
         return outputs_of(result)
 
+    @on_gpu
     def run_example(image, cue, audio, progress=gr.Progress()):
         result = engine.run(image, cue=cue, audio=audio, selection=None, mode=DEFAULT_MODE, gain=engine.default_gain,
                             progress=lambda f, m: progress(f, desc=m))
         return outputs_of(result) + (DEFAULT_MODE, engine.default_gain)
 
+    @on_gpu
     def interpret(cue):
         info = engine.interpret(cue)
         return render.cue_markdown(info), info.node_ids
 
+    @on_gpu
     def transcribe(audio):
         if audio is None:
             return gr.skip(), "", gr.skip(), gr.skip()
@@ -134,6 +149,7 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
         text = info.transcript if info.heard else ""
         return text, render.transcript_markdown(info), render.cue_markdown(info), info.node_ids
 
+    @on_gpu
     def export(selection, cue):
         try:
             return str(engine.export_expert(selection, cue=cue)), "Expert saved: download the zip below."
@@ -278,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="NHL checkpoint: a name under checkpoints/, a folder, or a Hub repo id")
     parser.add_argument("--speech-model", default=os.environ.get("HLDEMO_SPEECH_MODEL", "tiny.en"),
                         help="Whisper model ('none' to disable speech)")
+    add_device_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     t0 = time.perf_counter()
@@ -288,10 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     speech = None if str(args.speech_model).lower() in ("", "none", "off") else args.speech_model
     with exit_on_user_error(parser.prog):  # a checkpoint that cannot be loaded: one line, not a traceback
         progress(0.0, f"{configure_threads()} torch thread(s) per request (${THREADS_ENV})")
-        engine = DemoEngine(args.checkpoint, speech_model=speech, progress=progress)
+        engine = DemoEngine(args.checkpoint, speech_model=speech, device=args.device, dtype=args.dtype, progress=progress)
     demo = build_demo(engine)
     host, port = server_address(args.host, args.port)
-    progress(1.0, f"serving on http://{host}:{port}")
+    progress(1.0, f"serving on http://{host}:{port}; networks on {engine.device_label}")
     launch(demo, host, port)
     return 0
 

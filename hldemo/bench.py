@@ -2,11 +2,13 @@
 measured side by side in one process, plus expert build, cue matching, Whisper, sound tagging and one full demo
 request through the app's own code path.
 
-    python -m hldemo.bench [--json] [--quick] [--model nhl_lite0]
+    python -m hldemo.bench [--json] [--quick] [--model nhl_lite0] [--device auto] [--dtype float32]
 
-Latencies are medians (and p90) over interleaved repeats: every round times each model once, in
-alternating order, so load from other processes hits all of them alike. Ratios are to the teacher
-measured in the same run. The teacher is the checkpoint's own backbone (``config["backbone"]``),
+Latencies are medians (and p90) over interleaved repeats at batch 1, 16 and 64: every round times
+each model once, in alternating order, so load from other processes hits all of them alike;
+throughput is the batch over its median time (images/second). Ratios are to the teacher measured
+in the same run. Everything runs on ``--device`` (default: a GPU when there is one), which the
+report names; on a GPU each forward is timed to its end (``torch.cuda.synchronize``). The teacher is the checkpoint's own backbone (``config["backbone"]``),
 run with the same inference optimisations as the NHL (batch-norms folded, channels-last,
 ``torch.inference_mode``). The timing code is :func:`hldemo.net.timing.time_forwards`, the one the
 demo's cost panel uses.
@@ -31,14 +33,17 @@ from .net.backbone import load_teacher
 from .net.checkpoint import DEFAULT_CHECKPOINT, load_model, read_config
 from .net.expert import build_expert
 from .net.flops import count_macs, count_params
-from .utils import EXAMPLES_DIR
+from .utils import EXAMPLES_DIR, add_device_arguments, device_label, resolve_device, resolve_dtype
 
 PHOTO = EXAMPLES_DIR / "photos" / "cat_chelsea.jpg"
 SPEECH = EXAMPLES_DIR / "speech" / "show_me_the_cat.wav"
 SOUND = EXAMPLES_DIR / "sounds" / "farm-animals" / "cow.ogg"  # a moo, 44.1 kHz
 CUES = ["meow", "find the cat", "something to eat", "a dog or a horse", "not a dog", "something to drink from",
         "show me the sports car", "xqzt blorp"]
-REPEATS = {"full": (10, 50), "quick": (2, 5)}  # (warm-up, timed rounds)
+REPEATS = {"full": (10, 50), "quick": (2, 5)}  # (warm-up, timed rounds) at batch 1
+BATCHES = (1, 16, 64)  # a click, a small album, a throughput batch
+# (warm-up, timed rounds) at each batch above 1: a batch of 64 through the full NHL takes ~5 s on 2 CPU cores
+BATCH_REPEATS = {"full": {16: (5, 10), 64: (1, 3)}, "quick": {16: (1, 3), 64: (0, 1)}}
 
 
 def _cores() -> int:
@@ -48,9 +53,11 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def time_models(models: dict, batch: int, warmup: int, rounds: int, size: int = 224) -> dict:
-    """Median/p90 ms per forward of each model on a random batch (:func:`hldemo.net.timing.time_forwards`)."""
-    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
+def time_models(models: dict, batch: int, warmup: int, rounds: int, size: int = 224,
+                device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> dict:
+    """Median/p90 ms per forward of each model on a random batch (:func:`hldemo.net.timing.time_forwards`),
+    made on the CPU (the same numbers on every device) and moved to ``device`` once."""
+    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0)).to(device, dtype)
     return timing.time_forwards(models, x, rounds=rounds, warmup=warmup)[1]
 
 
@@ -66,7 +73,8 @@ def pick_experts(model, seed: int = 0) -> dict:
             f"level1_{level1}": [level1], **lean}
 
 
-def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = True, threads: int | None = None) -> dict:
+def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = True, threads: int | None = None,
+        device: str | torch.device = "auto", dtype: str | torch.dtype | None = None) -> dict:
     """Measure a checkpoint against its own teacher (``config["backbone"]``).
 
     Args:
@@ -74,15 +82,24 @@ def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = 
         quick: few repeats (checks that everything runs; the numbers are rough).
         demo: also measure cue matching, Whisper and full demo requests.
         threads: torch intra-op threads (process-wide); default: every core this process may use.
+        device: where the networks run (:func:`hldemo.utils.resolve_device`; ``auto``: a GPU when there is one).
+        dtype: the networks' precision (:data:`hldemo.utils.DTYPES`).
 
     Returns:
         The report (see :func:`format_table`).
+
+    Raises:
+        DeviceError: a device this machine lacks, or float16 on the CPU.
     """
-    warmup, rounds = REPEATS["quick" if quick else "full"]
+    mode = "quick" if quick else "full"
+    warmup, rounds = REPEATS[mode]
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
     threads = threads or _cores()
     torch.set_num_threads(threads)
     report = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": _cores(),
                           "torch": torch.__version__, "python": platform.python_version()},
+              "device": device_label(device), "dtype": str(dtype).removeprefix("torch."),
               "threads": threads, "model": model_name, "quick": quick}
     backbone = read_config(model_name)["backbone"]
     t0 = time.perf_counter()
@@ -90,25 +107,27 @@ def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = 
     report["load_s"] = {"teacher": time.perf_counter() - t0}
     report["teacher_backbone"] = backbone
     t0 = time.perf_counter()
-    model = load_model(model_name, teacher=teacher)
+    model = load_model(model_name, teacher=teacher, device=device, dtype=dtype)
     report["load_s"]["nhl"] = time.perf_counter() - t0
     experts = {}
     for name, items in pick_experts(model).items():
         experts[name] = build_expert(model, items)
-    models = {"teacher": timing.inference_teacher(teacher), "nhl": model, **experts}
+    models = {"teacher": timing.inference_teacher(teacher).to(device, dtype), "nhl": model, **experts}
 
     size = int(model.config["data"]["input_size"][-1])
-    lat1 = time_models(models, 1, warmup, rounds, size)
-    lat16 = time_models(models, 16, max(1, warmup // 2), max(3, rounds // 5), size)
+    latency = {b: time_models(models, b, *((warmup, rounds) if b == 1 else BATCH_REPEATS[mode][b]), size, device, dtype)
+               for b in BATCHES}
     entries = {}
     for k, m in models.items():
         entries[k] = {"categories": _category_count(teacher if k == "teacher" else m),
-                      "gmacs": count_macs(m) / 1e9, "params": count_params(m),
-                      "ms_b1": lat1[k]["median"], "ms_b1_p90": lat1[k]["p90"],
-                      "ms_b16": lat16[k]["median"], "ms_b16_p90": lat16[k]["p90"]}
+                      "gmacs": count_macs(m) / 1e9, "params": count_params(m)}
+        for b in BATCHES:
+            ms = latency[b][k]
+            entries[k].update({f"ms_b{b}": ms["median"], f"ms_b{b}_p90": ms["p90"],
+                               f"images_per_s_b{b}": 1000.0 * b / ms["median"]})
     t = entries["teacher"]
     for e in entries.values():
-        e["ratio"] = {f: e[f] / t[f] for f in ("gmacs", "params", "ms_b1", "ms_b16")}
+        e["ratio"] = {f: e[f] / t[f] for f in ("gmacs", "params", *(f"ms_b{b}" for b in BATCHES))}
     report["teacher"], report["nhl"] = entries["teacher"], entries["nhl"]
     report["experts"] = {k: entries[k] for k in experts}
 
@@ -123,19 +142,19 @@ def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = 
     report["expert_build_ms"] = {"cold": timing.latency_stats(cold)}
 
     if demo:
-        report.update(_demo_figures(model_name, teacher, rounds, report))
+        report.update(_demo_figures(model_name, teacher, rounds, report, device, dtype))
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
 
 
-def _demo_figures(model_name: str, teacher, rounds: int, report: dict) -> dict:
+def _demo_figures(model_name: str, teacher, rounds: int, report: dict, device: torch.device, dtype: torch.dtype) -> dict:
     """Cue matching, Whisper and full requests through the demo engine the app uses."""
     from .cues.audio import load_audio
     from .cues.speech import transcribe
     from .demo.engine import DemoEngine
 
     t0 = time.perf_counter()
-    engine = DemoEngine(model_name, teacher=teacher)
+    engine = DemoEngine(model_name, teacher=teacher, device=device, dtype=dtype)
     out = {"demo_load_s": time.perf_counter() - t0}
     cats = engine.model.hierarchy.resolve("domestic_cat")
     engine.expert_for(cats)
@@ -205,15 +224,20 @@ def _category_count(model: torch.nn.Module) -> int:
 def format_table(r: dict) -> str:
     rows = [("teacher", r["teacher"]), ("full NHL", r["nhl"])] + [(f"expert {k}", v) for k, v in r["experts"].items()]
     m = r["machine"]
+    device = r["device"] + ("" if r["dtype"] == "float32" else f", {r['dtype']}")
     lines = [f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, python {m['python']}; "
-             f"{r['threads']} torch thread{'s' if r['threads'] != 1 else ''}; teacher {r['teacher_backbone']}",
+             f"{r['threads']} torch thread{'s' if r['threads'] != 1 else ''}; device {device}; teacher {r['teacher_backbone']}",
              "",
-             "| model | categories | GMACs | params (M) | ms b1 (p90) | ms b16 (p90) | x teacher GMACs | x teacher ms b1 | x teacher ms b16 |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| model | device | categories | GMACs | params (M) | ms b1 (p90) | ms b16 (p90) | ms b64 (p90) | "
+             "images/s b1 / b16 / b64 | x teacher GMACs | x teacher ms b1 | x teacher ms b16 | x teacher ms b64 |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, e in rows:
-        lines.append(f"| {name} | {e['categories']} | {e['gmacs']:.3f} | {e['params'] / 1e6:.2f} | "
+        lines.append(f"| {name} | {device} | {e['categories']} | {e['gmacs']:.3f} | {e['params'] / 1e6:.2f} | "
                      f"{e['ms_b1']:.1f} ({e['ms_b1_p90']:.1f}) | {e['ms_b16']:.0f} ({e['ms_b16_p90']:.0f}) | "
-                     f"{e['ratio']['gmacs']:.2f} | {e['ratio']['ms_b1']:.2f} | {e['ratio']['ms_b16']:.2f} |")
+                     f"{e['ms_b64']:.0f} ({e['ms_b64_p90']:.0f}) | "
+                     + " / ".join(f"{e[f'images_per_s_b{b}']:.1f}" for b in BATCHES) + " | "
+                     f"{e['ratio']['gmacs']:.2f} | {e['ratio']['ms_b1']:.2f} | {e['ratio']['ms_b16']:.2f} | "
+                     f"{e['ratio']['ms_b64']:.2f} |")
     b = r["expert_build_ms"]
     lines.append("")
     lines.append(f"expert build: cold {b['cold']['median']:.1f} ms" +
@@ -238,12 +262,14 @@ def main(argv=None):
     p.add_argument("--no-demo", action="store_true", help="skip cue/Whisper/app-request figures")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default: every core; the demo uses $HLDEMO_TORCH_THREADS, default 1)")
+    add_device_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         p.error(f"--threads must be at least 1, not {args.threads}")
     with exit_on_user_error(p.prog):
-        report = run(args.model, quick=args.quick, demo=not args.no_demo, threads=args.threads)
+        report = run(args.model, quick=args.quick, demo=not args.no_demo, threads=args.threads, device=args.device,
+                     dtype=args.dtype)
     print(json.dumps(report) if args.json else format_table(report))
 
 

@@ -36,6 +36,10 @@ class AudioError(HLDemoError, ValueError):
     """Audio that cannot be read or used (corrupt, empty, wrong format)."""
 
 
+class DeviceError(HLDemoError, ValueError):
+    """A device or dtype this machine cannot run on (``--device cuda`` without a GPU, float16 on a CPU)."""
+
+
 @contextmanager
 def exit_on_user_error(prog: str) -> Iterator[None]:
     """For command-line entry points: an error the user caused becomes one line on stderr

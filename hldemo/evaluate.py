@@ -1,6 +1,6 @@
 """Evaluate an NHL against its teacher on labelled photos, like the paper's tables.
 
-    python -m hldemo.evaluate --images DIR [DIR ...] [--model nhl_lite0] [--split holdout] [--json]
+    python -m hldemo.evaluate --images DIR [DIR ...] [--model nhl_lite0] [--split holdout] [--device auto] [--json]
 
 DIR holds photos labelled by ImageNet wnid: an ImageFolder (``DIR/<wnid>/*.jpg``) or files named
 ``<wnid>_*.jpg``; photos of other wnids are skipped. Reported on the same images:
@@ -14,6 +14,9 @@ DIR holds photos labelled by ImageNet wnid: an ImageFolder (``DIR/<wnid>/*.jpg``
   network still agrees with the teacher under a wrong cue. :func:`choose_gain` picks the demo's
   default gain from these curves on calibration photos (``scripts/make_model_card.py`` writes it
   into the checkpoint's ``attention.json``).
+
+The networks run on ``--device`` (default: a GPU when there is one) in ``--dtype``; the teacher's
+logits, the reference, are computed in float32 from the same trunk features.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .net.checkpoint import DEFAULT_CHECKPOINT, load_model
 from .net.expert import build_expert
 from .net.model import NHLHead
 from .train.distill import TeacherTail
+from .utils import add_device_arguments, device_label, resolve_device, resolve_dtype
 
 # The photo sets the model card and the accuracy/cost frontier report on (folders of the project's
 # data, ../shared/data): (name, folder, which photos, only this node's categories). "holdout" = the
@@ -102,15 +106,17 @@ def eval_set_files(data_dir: str | Path, hierarchy, holdout_fraction: float, use
 @torch.inference_mode()
 def extract(model, teacher, files, batch: int = BATCH, progress: bool = False):
     """Trunk features, teacher logits and pooled level-1 features of every photo (trunk and level 1
-    run once per photo; ``model.head(pooled, start=1)`` gives the NHL's logits)."""
+    run once per photo; ``model.head(pooled, start=1)`` gives the NHL's logits), on ``model``'s
+    device and in its dtype (the teacher's logits in float32)."""
+    weight = next(model.head.parameters())
     tf = make_transform(model.config["data"])
     tail = TeacherTail(teacher, len(model.trunk.model.blocks)) if hasattr(model.trunk.model, "blocks") else None
     feats, t_logits, pooled = [], [], []
     for i in range(0, len(files), batch):
-        x = torch.stack([tf(load_image(f)) for f in files[i:i + batch]]).contiguous(memory_format=torch.channels_last)
-        f = model.trunk(x)
+        x = torch.stack([tf(load_image(f)) for f in files[i:i + batch]]).to(weight.device, weight.dtype)
+        f = model.trunk(x.contiguous(memory_format=torch.channels_last))
         feats.append(f.contiguous())
-        t_logits.append(tail(f) if tail is not None else teacher(x))
+        t_logits.append(tail(f.float()) if tail is not None else teacher(x.float()))
         pooled.append(model.head.pooled_level1(f))
         if progress:
             print(f"\r{min(i + batch, len(files))}/{len(files)} photos", end="", file=sys.stderr, flush=True)
@@ -157,7 +163,7 @@ def restricted_agreement(expert_logits: torch.Tensor, teacher_logits: torch.Tens
 
 
 def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    return float((logits.argmax(1) == labels).float().mean()) if len(labels) else float("nan")
+    return float((logits.argmax(1).cpu() == labels.cpu()).float().mean()) if len(labels) else float("nan")
 
 
 @torch.inference_mode()
@@ -330,6 +336,7 @@ def main(argv=None):
     p.add_argument("--holdout-fraction", type=float, default=0.3)
     p.add_argument("--max-images", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
+    add_device_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     with exit_on_user_error(p.prog):
@@ -339,9 +346,10 @@ def main(argv=None):
 def run(args) -> None:
     """Evaluate as the command line ``args`` asks and print the report."""
     torch.set_num_threads(max(torch.get_num_threads(), 1))
-
-    model = load_model(args.model)
-    teacher = load_teacher(model.config["backbone"])
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    model = load_model(args.model, device=device, dtype=dtype)
+    teacher = load_teacher(model.config["backbone"]).to(device)  # float32: the reference
     files = [f for f in list_images(args.images) if wnid_of(f) in set(model.categories)]
     if args.split != "all":
         files = [f for f in files if is_holdout(f, args.holdout_fraction) == (args.split == "holdout")]
@@ -350,7 +358,8 @@ def run(args) -> None:
     if not files:
         raise SystemExit("no photos with an ImageNet-1k wnid label found")
     report = evaluate(model, teacher, files, [wnid_of(f) for f in files], seed=args.seed, progress=not args.json)
-    report.update({"model": str(args.model), "images": [str(i) for i in args.images], "split": args.split})
+    report.update({"model": str(args.model), "images": [str(i) for i in args.images], "split": args.split,
+                   "device": device_label(device), "dtype": args.dtype})
     if args.json:
         print(json.dumps(report))
         return

@@ -36,6 +36,29 @@ def fixture_photos() -> list[Path]:
     return sorted(files, key=lambda f: (wnid_of(f) not in HOUSE_CATS, wnid_of(f), f.name))
 
 
+def run_module(args: list[str], timeout: float = 600) -> str:
+    """``python -m ARGS...`` from the repository root; asserts it succeeds and returns its stdout."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+@pytest.fixture(scope="session")
+def few_photos(tmp_path_factory):
+    """An ImageFolder of the committed test photos (symlinks), labelled by wnid subfolders."""
+    from hldemo.data import wnid_of
+
+    root = tmp_path_factory.mktemp("photos")
+    for f in fixture_photos():
+        d = root / wnid_of(f)
+        d.mkdir(exist_ok=True)
+        (d / f.name).symlink_to(f)
+    return root
+
+
 @pytest.fixture(scope="session")
 def teacher():
     from hldemo.net.backbone import load_teacher

@@ -8,40 +8,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, fixture_photos
-
-
-def _run(args, timeout=600):
-    out = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out.stdout
-
-
-@pytest.fixture(scope="module")
-def few_photos(tmp_path_factory):
-    """An ImageFolder of the committed test photos (symlinks), labelled by wnid subfolders."""
-    from hldemo.data import wnid_of
-
-    root = tmp_path_factory.mktemp("photos")
-    for f in fixture_photos():
-        d = root / wnid_of(f)
-        d.mkdir(exist_ok=True)
-        (d / f.name).symlink_to(f)
-    return root
+from conftest import ROOT, fixture_photos, run_module
 
 
 def test_train_resumes_and_writes_a_loadable_checkpoint(tmp_path, few_photos):
     out = tmp_path / "run"
     args = ["hldemo.train", "--images", str(few_photos), "--out", str(out), "--views", "1", "--epochs", "2",
             "--batch-size", "4", "--save-every", "1", "--workers", "0"]
-    _run(args)
+    run_module(args)
     log = (out / "train.log").read_text()
     assert "initialised from the teacher" in log and "done:" in log
     from hldemo.net.checkpoint import load_model
 
     model = load_model(out / "final")
     assert model.config["training"]["steps"] >= 2
-    _run(args)  # a second run finds everything done and resumes, not restarts
+    run_module(args)  # a second run finds everything done and resumes, not restarts
     assert "resumed at step" in (out / "train.log").read_text()
     again = load_model(out / "final").config["training"]
     assert again["commands"] == [again["command"]]  # the same command twice is one reproduction step
@@ -59,7 +40,7 @@ def test_cap_per_wnid_keeps_the_same_photos_whatever_the_order():
 
 
 def test_evaluate_json_report(few_photos):
-    report = json.loads(_run(["hldemo.evaluate", "--images", str(few_photos), "--json"]).strip().splitlines()[-1])
+    report = json.loads(run_module(["hldemo.evaluate", "--images", str(few_photos), "--json"]).strip().splitlines()[-1])
     for key in ("n_images", "teacher_top1", "nhl_top1", "agreement"):
         assert key in report
     assert report["n_images"] == len(fixture_photos())
@@ -86,10 +67,14 @@ def test_demo_json_carries_attention_and_the_experts_share():
 def test_bench_quick_produces_every_field():
     from hldemo.net.checkpoint import DEFAULT_CHECKPOINT, load_model, read_config
 
-    report = json.loads(_run(["hldemo.bench", "--quick", "--json", "--threads", "1"]).strip().splitlines()[-1])
-    assert report["threads"] == 1
-    for name in ("teacher", "nhl"):
-        assert {"categories", "gmacs", "params", "ms_b1", "ms_b16", "ratio"} <= set(report[name])
+    report = json.loads(run_module(["hldemo.bench", "--quick", "--json", "--threads", "1", "--device", "cpu"])
+                        .strip().splitlines()[-1])
+    assert report["threads"] == 1 and report["device"] == "cpu" and report["dtype"] == "float32"
+    for entry in (report["teacher"], report["nhl"], *report["experts"].values()):
+        for b in (1, 16, 64):  # latency and throughput at each batch
+            assert entry[f"ms_b{b}"] > 0 and entry[f"ms_b{b}_p90"] >= entry[f"ms_b{b}"]
+            assert entry[f"images_per_s_b{b}"] == pytest.approx(1000 * b / entry[f"ms_b{b}"])
+        assert {"categories", "gmacs", "params", "ratio"} <= set(entry) and "ms_b64" in entry["ratio"]
     assert {"domestic_cat", "dog", "random_20"} <= set(report["experts"])
     assert any(k.startswith("level1_") for k in report["experts"])
     cat = report["experts"]["domestic_cat"]
@@ -113,11 +98,13 @@ def test_bench_uses_the_checkpoints_own_teacher_and_category_count(tmp_path, nhl
     from hldemo.net.expert import build_expert
 
     cat = save_model(build_expert(nhl_trained, ["domestic_cat"]), tmp_path / "cat_expert")
-    report = json.loads(_run(["hldemo.bench", "--model", str(cat), "--quick", "--no-demo", "--json", "--threads", "1"])
+    report = json.loads(run_module(["hldemo.bench", "--model", str(cat), "--quick", "--no-demo", "--json", "--threads", "1",
+                                    "--device", "cpu"])
                         .strip().splitlines()[-1])
     assert report["nhl"]["categories"] == 5 and report["teacher"]["categories"] == 1000
     table = format_table(report)
-    assert "| full NHL | 5 |" in table and "| teacher | 1000 |" in table
+    assert "| full NHL | cpu | 5 |" in table and "| teacher | cpu | 1000 |" in table  # the device of each row
+    assert "device cpu" in table.splitlines()[0]
 
     other = tmp_path / "lite1"
     shutil.copytree(cat, other)
@@ -133,7 +120,7 @@ def test_bench_uses_the_checkpoints_own_teacher_and_category_count(tmp_path, nhl
 def test_train_online_mode_with_labels(tmp_path, few_photos):
     """--no-cache (fresh views every step, the GPU/torchrun path) with label cross-entropy."""
     out = tmp_path / "online"
-    _run(["hldemo.train", "--images", str(few_photos), "--out", str(out), "--no-cache", "--labels",
+    run_module(["hldemo.train", "--images", str(few_photos), "--out", str(out), "--no-cache", "--labels",
           "--epochs", "1", "--batch-size", "4", "--workers", "0", "--save-every", "2"])
     log = (out / "train.log").read_text()
     assert "done:" in log and "step" in log
@@ -190,6 +177,10 @@ BAD_ARGUMENTS = [
     ("hldemo.evaluate", ["--images", "{empty}"], "no photos"),
     ("hldemo.bench", ["--model", "no_such_checkpoint", "--quick"], "no checkpoint 'no_such_checkpoint'"),
     ("hldemo.bench", ["--threads", "0"], "--threads"),
+    ("hldemo.bench", ["--device", "tpu"], "unknown device 'tpu'"),
+    ("hldemo.bench", ["--device", "cpu", "--dtype", "float16"], "float16 needs a CUDA device"),
+    ("hldemo.evaluate", ["--images", "{photos}", "--device", "cpu", "--dtype", "float16"], "float16 needs a CUDA device"),
+    ("hldemo.demo", ["{cat}", "--device", "cuda:x", "--speech-model", "none"], "unknown device 'cuda:x'"),
     ("hldemo.cues", [], "give at least one TEXT"),
     ("hldemo.cues", ["--hierarchy", "no_such_tree", "meow"], "unknown hierarchy"),
     ("hldemo.cues", ["--audio", "{tmp}/nowhere.wav"], "file not found: ... nowhere.wav"),

@@ -66,7 +66,7 @@ import numpy as np
 
 from ..errors import HierarchyError, HLDemoError
 from ..hierarchy import DEFAULT_HIERARCHY, Hierarchy, Node, load_hierarchy
-from ..utils import HIERARCHY_DIR, cache_dir, limit_torch_threads
+from ..utils import HIERARCHY_DIR, add_device_arguments, cache_dir, limit_torch_threads, resolve_device
 from .text import (
     WORD_PATTERN,
     clean_text,
@@ -1022,19 +1022,20 @@ _MATCHER_LOCK = threading.Lock()
 
 
 def load_cue_matcher(hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCHY, embedder: str | Path | None = None,
-                     **kwargs) -> CueMatcher:
+                     device: str = "cpu", **kwargs) -> CueMatcher:
     """A :class:`CueMatcher` for a hierarchy (name, path or object), built once per process.
 
     Args:
         hierarchy: hierarchy name (``"curated"``), JSON path, or a loaded :class:`Hierarchy`.
         embedder: sentence-transformers model folder; default: the offline all-MiniLM-L6-v2.
+        device: where the embedder runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
         **kwargs: passed to :class:`CueMatcher` (``threshold``, ``cache``).
     """
     h = hierarchy if isinstance(hierarchy, Hierarchy) else load_hierarchy(hierarchy)
-    key = (f"{h.id}|{embedder}|{sorted(kwargs.items())}", id(h))
+    key = (f"{h.id}|{embedder}|{device}|{sorted(kwargs.items())}", id(h))
     with _MATCHER_LOCK:
         if key not in _MATCHERS:
-            _MATCHERS[key] = CueMatcher(h, load_embedder(embedder), **kwargs)
+            _MATCHERS[key] = CueMatcher(h, load_embedder(embedder, device=device), **kwargs)
         return _MATCHERS[key]
 
 
@@ -1117,6 +1118,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="append", default=[], metavar="TSV",
                    help="match a cue table (kind, cue, accepted node ids) and report its rate; may repeat")
     p.add_argument("-v", "--verbose", action="store_true", help="log timings to stderr")
+    add_device_arguments(p, dtype=False)
     return p
 
 
@@ -1134,7 +1136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore" if not args.verbose else "default")
-            matcher = load_cue_matcher(args.hierarchy, threshold=args.threshold)
+            device = str(resolve_device(args.device))  # the embedder's and Whisper's
+            matcher = load_cue_matcher(args.hierarchy, threshold=args.threshold, device=device)
     except (HLDemoError, HierarchyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -1157,11 +1160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .speech import DEFAULT_SPEECH_MODEL, MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models
 
         try:
-            model = load_speech_model(args.speech_model or DEFAULT_SPEECH_MODEL)
+            model = load_speech_model(args.speech_model or DEFAULT_SPEECH_MODEL, device=device)
             multilingual = None
             if not args.english_only and MULTILINGUAL_SPEECH_MODEL in offline_models() \
                     and not getattr(model, "is_multilingual", False):
-                multilingual = load_speech_model(MULTILINGUAL_SPEECH_MODEL)
+                multilingual = load_speech_model(MULTILINGUAL_SPEECH_MODEL, device=device)
         except HLDemoError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -65,6 +65,7 @@ from ..net import timing
 from ..net.attention import branch_gains, load_default_gain
 from ..net.checkpoint import DEFAULT_CHECKPOINT, load_expert_card
 from ..net.model import DEFAULT_GAIN  # the fallback for a checkpoint without a calibrated gain
+from ..utils import add_device_arguments, device_label, resolve_device, resolve_dtype
 from . import render
 from .experts import EXPERT_CACHE_SIZE, ExpertCache
 from .results import ATTENTION, DEFAULT_MODE, LOW_SHARE, MODES, Cost, DemoResult, Prediction
@@ -95,7 +96,12 @@ class DemoEngine:
         expert_cache_size: experts kept in the LRU cache.
         timing_rounds: timed forwards per network and request (the cost panel shows the median).
         progress: called as ``progress(fraction, message)`` while loading.
-        teacher: an already loaded teacher (tests); loaded from the checkpoint's config otherwise.
+        teacher: an already loaded teacher (tests); loaded from the checkpoint's config otherwise
+            (copied to ``device``, never moved).
+        device: where the teacher, the NHL, its experts, Whisper and the cue embedder run:
+            ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (:func:`hldemo.utils.resolve_device`).
+        dtype: the networks' precision (:data:`hldemo.utils.DTYPES`; float16 and bfloat16 are for
+            CUDA, bfloat16 also runs on a CPU); Whisper and the embedder keep their own.
 
     The engine leaves torch's process-wide thread count alone: programs set it where they start
     (:func:`configure_threads`). Exported zips live in a temporary folder that :meth:`close` (or
@@ -103,17 +109,22 @@ class DemoEngine:
 
     Raises:
         CheckpointError: the checkpoint, or the backbone its config names, cannot be loaded.
+        DeviceError: a device this machine lacks, or float16 on the CPU.
     """
 
     def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, *, speech_model: str | None = DEFAULT_SPEECH_MODEL,
                  cues: bool = True, expert_cache_size: int = EXPERT_CACHE_SIZE, timing_rounds: int = TIMING_ROUNDS,
-                 progress: ProgressFn | None = None, teacher: torch.nn.Module | None = None):
+                 progress: ProgressFn | None = None, teacher: torch.nn.Module | None = None,
+                 device: str | torch.device = "cpu", dtype: str | torch.dtype | None = None):
         from ..net.backbone import load_teacher, make_transform
         from ..net.checkpoint import load_model, read_config
         from ..net.flops import count_macs, count_params
 
         say = progress or (lambda f, m: log.info("%3.0f%% %s", 100 * f, m))
         t_start = time.perf_counter()
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        self.device_label = device_label(self.device) + ("" if self.dtype == torch.float32 else f", {str(self.dtype)[6:]}")
         self.timing_rounds = max(1, int(timing_rounds))
         self.load_seconds: dict[str, float] = {}
 
@@ -128,8 +139,9 @@ class DemoEngine:
         self.teacher = teacher if teacher is not None else step(
             0.05, f"loading the teacher ({backbone})", lambda: load_teacher(backbone))
         # predictions and timings: the teacher as python -m hldemo.bench runs it
-        self.timed_teacher = timing.inference_teacher(self.teacher)
-        self.model = step(0.25, f"loading the NHL ({checkpoint})", lambda: load_model(checkpoint, teacher=self.teacher))
+        self.timed_teacher = timing.inference_teacher(self.teacher).to(self.device, self.dtype)
+        self.model = step(0.25, f"loading the NHL ({checkpoint})",
+                          lambda: load_model(checkpoint, teacher=self.teacher, device=self.device, dtype=self.dtype))
         self.checkpoint = str(checkpoint)
         self.default_gain = load_default_gain(checkpoint)  # calibrated (attention.json), else DEFAULT_GAIN
         self.expert_card = load_expert_card(checkpoint)  # experts' measured agreement (experts.json), or {}
@@ -140,14 +152,14 @@ class DemoEngine:
         if cues:
             from ..cues.matcher import load_cue_matcher
 
-            self.matcher = step(0.4, "loading the cue matcher", lambda: load_cue_matcher(self.hierarchy))
+            self.matcher = step(0.4, "loading the cue matcher", lambda: load_cue_matcher(self.hierarchy, device=str(self.device)))
         self.speech = None
         self.speech_model_name = speech_model
         if speech_model:
             from ..cues.speech import load_speech_model
 
             self.speech = step(0.7, f"loading Whisper ({speech_model})",
-                               lambda: load_speech_model(speech_model, device="cpu"))
+                               lambda: load_speech_model(speech_model, device=str(self.device)))
 
         def costs():
             self.teacher_macs, self.teacher_params = count_macs(self.teacher), count_params(self.teacher)
@@ -182,7 +194,7 @@ class DemoEngine:
         return self._export_dir
 
     def __repr__(self) -> str:
-        return (f"DemoEngine({self.checkpoint!r}, {len(self.model.categories)} categories, "
+        return (f"DemoEngine({self.checkpoint!r}, {len(self.model.categories)} categories, on {self.device_label}, "
                 f"cues={self.matcher is not None}, speech={self.speech_model_name if self.speech else None})")
 
     @property
@@ -256,7 +268,7 @@ class DemoEngine:
                              transcript=tr.text if tr.understood else tr.raw_text, speech=tr, notes=list(tr.notes))
         fallback = None
         if not getattr(self.speech, "is_multilingual", False) and MULTILINGUAL_SPEECH_MODEL in offline_models():
-            fallback = load_speech_model(MULTILINGUAL_SPEECH_MODEL, device="cpu")
+            fallback = load_speech_model(MULTILINGUAL_SPEECH_MODEL, device=str(self.device))
         return self.matcher.match_audio(audio, self.speech, multilingual=fallback)
 
     # --- the request -------------------------------------------------------------------------
@@ -300,6 +312,7 @@ class DemoEngine:
         from ..data import load_image
 
         timings = result.timings_ms
+        result.device = self.device_label
         result.mode, result.gain = self._check_control(mode, gain, result.notes, self.default_gain)
         say(0.05, "understanding the cue")
         result.cue = self.interpret(cue, audio)
@@ -316,7 +329,7 @@ class DemoEngine:
             if not isinstance(image, (str, Path, bytes, bytearray, np.ndarray, Image.Image)):
                 raise InputError(f"an image must be a file, bytes, an array or a PIL image, not {type(image).__name__}")
             pil = load_image(image)
-            x = self.transform(pil).unsqueeze(0)
+            x = self.transform(pil).unsqueeze(0).to(self.device, self.dtype)  # moved once; every network reads it
         except InputError as e:
             text = str(e)
             if isinstance(image, (str, Path)):  # the server's temp path means nothing to the user
@@ -540,7 +553,7 @@ class DemoEngine:
         """Two forwards of every network (first calls pay for lazy initialisation)."""
         size = int(self.model.config["data"]["input_size"][-1])
         timing.time_forwards({"teacher": self.timed_teacher, "full NHL": self.model},
-                             torch.zeros(1, 3, size, size), rounds=2)
+                             torch.zeros(1, 3, size, size, device=self.device, dtype=self.dtype), rounds=2)
 
 
 # --- module helpers ------------------------------------------------------------------------------
@@ -600,7 +613,7 @@ def configure_threads(threads: int | str | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m hldemo.demo IMAGE [--cue TEXT | --audio FILE] [--select NODE ...] [--json]``."""
+    """``python -m hldemo.demo IMAGE [--cue TEXT | --audio FILE] [--select NODE ...] [--device D] [--json]``."""
     import argparse
     import json
 
@@ -614,6 +627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help=f"attention gain, {MIN_GAIN:g}-{MAX_GAIN:g} (default: the checkpoint's calibrated gain)")
     p.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
     p.add_argument("--speech-model", default=DEFAULT_SPEECH_MODEL, help="'none' to skip Whisper")
+    add_device_arguments(p)
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     args = p.parse_args(argv)
     for flag, path in (("IMAGE", args.image), ("--audio", args.audio)):
@@ -624,7 +638,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     speech = None if args.speech_model.lower() == "none" else args.speech_model
     with exit_on_user_error(p.prog):
         configure_threads()
-        engine = DemoEngine(args.checkpoint, speech_model=speech, progress=lambda f, m: print(m, file=sys.stderr))
+        engine = DemoEngine(args.checkpoint, speech_model=speech, device=args.device, dtype=args.dtype,
+                            progress=lambda f, m: print(m, file=sys.stderr))
     r = engine.run(args.image, cue=args.cue, audio=args.audio, selection=args.select, mode=args.mode, gain=args.gain)
     engine.close()
     if args.json:
@@ -637,5 +652,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {'expert share':>20}: {r.expert_share:.1%} of the full network's belief")
     for c in r.costs:
         versus = "" if c.model == "teacher" else f" ({-c.gmacs_saved_pct:+.0f}% vs teacher)"
-        print(f"  {c.model:>20}: {c.gmacs:.3f} GMACs{versus}, {c.params_m:.2f} M params, {c.ms:.1f} ms")
+        print(f"  {c.model:>20}: {c.gmacs:.3f} GMACs{versus}, {c.params_m:.2f} M params, {c.ms:.1f} ms on {r.device}")
     return 0 if r.ok else 1

@@ -312,7 +312,7 @@ def _card_words(card) -> str:
             f"held-out photos (n={card['photos']}, model card)")
 
 
-def cost_table_html(costs, expert_is_full: bool = False, expert_card: dict | None = None) -> str:
+def cost_table_html(costs, expert_is_full: bool = False, expert_card: dict | None = None, device: str = "") -> str:
     """The cost panel: GMACs, parameters and measured ms for teacher / full NHL / expert / the
     attention pass, savings, and the expert's measured agreement with the teacher.
 
@@ -320,6 +320,7 @@ def cost_table_html(costs, expert_is_full: bool = False, expert_card: dict | Non
         costs: the :class:`hldemo.demo.Cost` rows of a result.
         expert_is_full: the expert is the full network (its row says so).
         expert_card: the model card's measurements of the expert (``DemoResult.expert_card``).
+        device: where the networks ran (:attr:`hldemo.demo.DemoResult.device`), named in the note.
     """
     if not costs:
         return '<div id="cost-table" class="hl-costs"><p>No costs yet: run the demo on an image.</p></div>'
@@ -359,7 +360,7 @@ def cost_table_html(costs, expert_is_full: bool = False, expert_card: dict | Non
             '<th>time (ms)</th><th>vs teacher</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>{summary}'
             '<p class="hl-cost-note">GMACs and parameters: one 224×224 image, the shared trunk included. '
-            'Times: the median of a few runs of each network in this request, on this machine, timed like '
+            f'Times: the median of a few runs of each network in this request, on {html.escape(device or "this machine")}, timed like '
             '<code>python -m hldemo.bench</code> (they vary run to run).</p></div>')
 
 
@@ -434,7 +435,7 @@ def panels(hierarchy, result) -> dict:
         "expert": label_dict(result.expert) if ok else None,
         "expert_title": expert_title(result),
         "attention": label_dict(result.nhl_attention) if ok else None,
-        "costs": cost_table_html(result.costs if ok else [], result.expert_is_full, result.expert_card),
+        "costs": cost_table_html(result.costs if ok else [], result.expert_is_full, result.expert_card, result.device),
         "hierarchy": result_svg(hierarchy, result),
         "details": result.to_dict(),
     }

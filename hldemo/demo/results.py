@@ -79,6 +79,7 @@ class DemoResult:
             restricted_agreement, photos, macs_vs_teacher), when it has them.
         costs: teacher, full NHL and expert, then the attention pass when it ran.
         timings_ms: wall time of each stage.
+        device: where the networks ran (``cpu``, or ``cuda:0 (GPU name)``, with the dtype when not float32).
     """
 
     ok: bool = False
@@ -103,6 +104,7 @@ class DemoResult:
     expert_card: dict | None = None
     costs: list[Cost] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    device: str = ""
 
     def to_dict(self, active_nodes: bool = False) -> dict:
         """A JSON-serialisable dict (``active_nodes`` lists can be long: off by default)."""

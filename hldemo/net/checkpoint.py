@@ -159,16 +159,26 @@ def load_expert_card(name_or_path: str | Path = DEFAULT_CHECKPOINT) -> dict:
     return card
 
 
-def load_model(name_or_path: str | Path = DEFAULT_CHECKPOINT, teacher: nn.Module | None = None) -> NHL:
+def load_model(name_or_path: str | Path = DEFAULT_CHECKPOINT, teacher: nn.Module | None = None, *,
+               device: str | torch.device = "cpu", dtype: str | torch.dtype | None = None) -> NHL:
     """Load a trained NHL: a name under ``checkpoints/``, a local folder, or a Hub repo id.
 
     Args:
-        teacher: an already loaded backbone to cut the trunk from (saves loading it twice).
+        teacher: an already loaded backbone to cut the trunk from (saves loading it twice; it is
+            copied, never moved).
+        device: where the network runs: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"``
+            (:func:`hldemo.utils.resolve_device`).
+        dtype: the network's precision (:data:`hldemo.utils.DTYPES`; default float32).
 
     Raises:
         CheckpointError: missing files, malformed config, or weights that do not fit the config.
+        DeviceError: a device this machine lacks, or float16 on the CPU.
     """
+    from ..utils import resolve_device, resolve_dtype
     from .variants import build_nhl
+
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
 
     folder = _resolve(name_or_path)
     config = read_config(folder)
@@ -191,4 +201,4 @@ def load_model(name_or_path: str | Path = DEFAULT_CHECKPOINT, teacher: nn.Module
     if bad:
         raise CheckpointError(f"checkpoint {folder}: shape mismatch for {bad[:3]}")
     model.head.load_state_dict({k: v.float() for k, v in tensors.items()})
-    return model.eval()
+    return model.to(device, dtype).eval()

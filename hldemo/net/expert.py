@@ -13,7 +13,7 @@ def build_expert(model: NHL, categories_or_nodes: str | Sequence[str]) -> NHL:
 
     The expert shares the trunk module with ``model`` and holds sliced copies of the branch
     weights on the paths to the selected categories; its logits cover those categories only, so a
-    softmax over them is the paper's restricted softmax.
+    softmax over them is the paper's restricted softmax. It runs on ``model``'s device, in its dtype.
 
     Args:
         model: a full NHL (or an expert: experts of experts work too).
@@ -29,4 +29,5 @@ def build_expert(model: NHL, categories_or_nodes: str | Sequence[str]) -> NHL:
     wnids = [w for w in wnids if w in have]
     if not wnids:
         raise EmptySelectionError("none of the selected categories is covered by this model")
-    return NHL(model.trunk, model.head.subset(wnids), model.hierarchy, model.config)
+    head = model.head.subset(wnids)  # sliced weights stay where model's are; its index buffers start on the CPU
+    return NHL(model.trunk, head.to(next(model.head.parameters()).device), model.hierarchy, model.config)

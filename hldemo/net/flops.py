@@ -13,9 +13,11 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...] = DEFAULT_INPUT, *
     """Multiply-accumulates of one forward pass (FLOPs / 2, as FlopCounterMode counts them).
 
     Only matmul/conv-type ops count (the usual convention); elementwise ops, pooling and gathers
-    do not. ``kwargs`` go to ``model.forward`` (e.g. attention ``gains``).
+    do not. ``kwargs`` go to ``model.forward`` (e.g. attention ``gains``). The input is made on the
+    model's device and in its dtype.
     """
-    x = torch.zeros(input_shape)
+    weight = next(model.parameters(), None)
+    x = torch.zeros(input_shape) if weight is None else torch.zeros(input_shape, device=weight.device, dtype=weight.dtype)
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         model(x, **kwargs)
     return counter.get_total_flops() // 2

@@ -395,7 +395,7 @@ class NHLHead(nn.Module):
             raise InputError(f"gains on levels before level {start + 1} need the features those levels take")
         x = features
         for lvl, g in list(zip(self.levels, vectors))[start:]:
-            x = lvl(x, None if g is None else g.to(x.dtype))
+            x = lvl(x, None if g is None else g.to(x.device, x.dtype))  # built on the CPU
         return x.squeeze(-1)  # (B, num_categories)
 
     def pooled_level1(self, features: torch.Tensor, batch: int = 64) -> torch.Tensor:

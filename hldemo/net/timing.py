@@ -3,7 +3,9 @@
 :func:`time_forwards` is the only place hldemo times a forward pass: ``python -m hldemo.bench`` and
 the demo's per-request cost panel (:meth:`hldemo.demo.DemoEngine.run`) both call it, so their
 ratios to the teacher agree. The teacher is timed as :func:`inference_teacher` makes it, with the
-same inference optimisations the NHL's trunk has (batch-norms folded, channels-last).
+same inference optimisations the NHL's trunk has (batch-norms folded, channels-last). On a GPU the
+clock is read only after the device has finished (:func:`synchronize`): CUDA runs asynchronously, and
+an unsynchronised clock would time the kernel launches, not the work.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ def inference_teacher(teacher: nn.Module) -> nn.Module:
     return fuse_batchnorm(teacher).to(memory_format=torch.channels_last)
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait until ``device`` has finished its queued work (CUDA runs asynchronously; a CPU needs no wait)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def latency_stats(seconds: list[float]) -> dict:
     """``{"median", "p90"}`` in milliseconds of a list of durations in seconds."""
     ms = np.asarray(seconds, dtype=np.float64) * 1000.0
@@ -40,11 +48,13 @@ def time_forwards(networks: Mapping[str, Network], x: torch.Tensor, rounds: int,
     Every round runs each network once, in the given order on even rounds and in reverse order on
     odd ones, so a network is never favoured by always running first (cold caches) or last; load
     from other processes hits all of them alike. Runs at the process's torch thread count
-    (``torch.get_num_threads()``), which the callers report.
+    (``torch.get_num_threads()``), which the callers report. On CUDA each forward is bracketed by
+    :func:`synchronize`, so its time is the GPU's work, not its launch.
 
     Args:
         networks: name -> network taking an image batch (B, 3, H, W).
-        x: the input; converted to channels-last once, the layout the optimised networks want.
+        x: the input, on the networks' device and in their dtype; converted to channels-last once,
+            the layout the optimised networks want.
         rounds: timed rounds (>= 1); the statistics are over these.
         warmup: untimed rounds first (first calls pay for lazy initialisation).
 
@@ -63,7 +73,9 @@ def time_forwards(networks: Mapping[str, Network], x: torch.Tensor, rounds: int,
     seconds: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
         for name in (names if r % 2 == 0 else reversed(names)):
+            synchronize(x.device)
             t0 = time.perf_counter()
             outputs[name] = networks[name](x)
+            synchronize(x.device)
             seconds[name].append(time.perf_counter() - t0)
     return outputs, {name: latency_stats(s) for name, s in seconds.items()}

@@ -11,15 +11,23 @@ Stages, each resumable (re-run the same command to continue):
 3. **train**: KL divergence to the teacher's softmax at a temperature (+ cross-entropy with
    ``--labels``), AdamW, cosine schedule; a resumable state every ``--save-every`` steps.
 
-Under ``torchrun`` (WORLD_SIZE > 1) the head trains with DistributedDataParallel and bf16 autocast
-on GPUs. Example (the default checkpoint's command is in ``checkpoints/nhl_lite0/README.md``)::
+Under ``torchrun`` (WORLD_SIZE > 1) the head trains with DistributedDataParallel (NCCL on GPUs,
+one per process, with bf16 autocast; gloo on CPUs). ``--batch-size`` is the batch of all processes
+together, and step ``s`` draws the same cached views whatever the number of processes, each taking
+its share: N processes take the same steps as one process, to float rounding. Rank 0 prepares
+what is written once (the initialisation, the view cache) while the others wait, then they read it;
+only rank 0 writes ``train.log``, the resumable state and the checkpoints. Example (the default
+checkpoint's command is in ``checkpoints/nhl_lite0/README.md``)::
 
     python -m hldemo.train --images ../shared/data/imagenette-160/train --out runs/demo --epochs 1
+    torchrun --nproc_per_node 8 -m hldemo.train --images imagenet/train --out runs/big --no-cache --device cuda
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime
 import json
 import math
 import os
@@ -38,18 +46,44 @@ from ..errors import CheckpointError, InputError, exit_on_user_error
 from ..net.backbone import load_teacher
 from ..net.checkpoint import load_model, save_model
 from ..net.expert import build_expert
+from ..utils import add_device_arguments, resolve_device
 from .distill import TeacherTail, init_from_teacher
 
 PROG = "python -m hldemo.train"
 CALIBRATION_IMAGES = 2000
 LOG_EVERY = 20
+# How long torchrun's other processes wait for rank 0 to write the initialisation and view cache
+# (the process group's timeout; a large cached dataset takes hours on one process)
+PREPARE_TIMEOUT = datetime.timedelta(hours=6)
+
+
+def rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of processes (0 and 1 outside torchrun)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
 
 
 def log(out: Path, msg: str) -> None:
+    """Print a timestamped line (prefixed by the rank under torchrun); rank 0 also appends it to ``train.log``."""
+    rank, world = rank_and_world()
     line = f"{time.strftime('%H:%M:%S')} {msg}"
-    print(line, flush=True)
-    with open(out / "train.log", "a") as f:
-        f.write(line + "\n")
+    print(f"[rank {rank}/{world}] {line}" if world > 1 else line, flush=True)
+    if rank == 0:
+        with open(out / "train.log", "a") as f:
+            f.write(line + "\n")
+
+
+@contextlib.contextmanager
+def rank_zero_first(distributed: bool):
+    """Rank 0 runs the block first, writing what is made once (initialisation, view cache); the other
+    processes wait, then run it and find those files done."""
+    rank = rank_and_world()[0]
+    if distributed and rank != 0:
+        torch.distributed.barrier()
+    yield
+    if distributed and rank == 0:
+        torch.distributed.barrier()
 
 
 class ImageDataset(torch.utils.data.Dataset):
@@ -127,7 +161,8 @@ def parse_args(argv=None):
                    help="passes over the cached views (0: the teacher initialisation is the result)")
     p.add_argument("--calibration-images", type=_at_least(0), default=CALIBRATION_IMAGES,
                    help="photos (each also mirrored) the initialisation fits the branches on; 0 = all")
-    p.add_argument("--batch-size", type=_at_least(1), default=128)
+    p.add_argument("--batch-size", type=_at_least(1), default=128,
+                   help="images per step, all processes together (a multiple of torchrun's process count)")
     p.add_argument("--lr", type=_positive, default=1e-3)
     p.add_argument("--weight-decay", type=_at_least(0.0, float), default=1e-4)
     p.add_argument("--temperature", type=_positive, default=2.0)
@@ -142,6 +177,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-images", type=_at_least(0), default=0, help="use only the first N images (quick runs)")
     p.add_argument("--max-per-class", type=_at_least(0), default=0, help="at most N images per wnid (a hashed pick)")
+    add_device_arguments(p, dtype=False)  # under torchrun with CUDA each process takes cuda:LOCAL_RANK
     return p.parse_args(argv)
 
 
@@ -202,7 +238,9 @@ def teacher_tail(model, teacher) -> TeacherTail | None:
 
 def trunk_and_teacher(model, teacher, tail, x):
     """Trunk features and the teacher's logits of one batch: through ``tail`` on the features when
-    there is one (the trunk runs once for both), else the whole teacher on the images."""
+    there is one (the trunk runs once for both), else the whole teacher on the images. ``x`` moves to
+    the trunk's device."""
+    x = x.to(next(model.trunk.parameters()).device)
     with torch.inference_mode():
         feats = model.trunk(x)  # the trunk makes x channels-last itself
         return feats, tail(feats) if tail is not None else teacher(x)
@@ -216,7 +254,7 @@ def build_cache(args, model, teacher, tail, files, label_index, out: Path) -> di
     cfg = model.config["data"]
     size = int(cfg["input_size"][-1])
     with torch.inference_mode():
-        fshape = tuple(model.trunk(torch.zeros(1, 3, size, size)).shape[1:])
+        fshape = tuple(trunk_and_teacher(model, teacher, tail, torch.zeros(1, 3, size, size))[0].shape[1:])
     n = len(files) * args.views
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"n": n, "done": 0, "feat_shape": fshape}
     if meta["n"] != n:
@@ -244,8 +282,8 @@ def build_cache(args, model, teacher, tail, files, label_index, out: Path) -> di
             x, _ = mixer(x, torch.zeros(len(x), dtype=torch.long))
         f, z = trunk_and_teacher(model, teacher, tail, x)
         sl = slice(pos, pos + len(x))
-        feats[sl] = f.numpy().astype(np.float16)
-        logits[sl] = z.numpy().astype(np.float16)
+        feats[sl] = f.cpu().numpy().astype(np.float16)
+        logits[sl] = z.cpu().numpy().astype(np.float16)
         labels[sl] = y.numpy().astype(np.int16)
         pos += len(x)
         if i % 10 == 9 or pos >= n:
@@ -260,17 +298,21 @@ def build_cache(args, model, teacher, tail, files, label_index, out: Path) -> di
     return {"feats": feats, "logits": logits, "labels": labels}
 
 
-def cached_batches(args, data, device, rank: int, rows: np.ndarray | None = None):
-    """Random batches of cached views (only ``rows`` if given); step s always draws the same views (resumable)."""
+def cached_batches(args, data, device, rows: np.ndarray | None = None):
+    """Random batches of cached views (only ``rows`` if given); step s always draws the same
+    ``--batch-size`` views (resumable), and under torchrun each process takes its share of them."""
     feats, logits, labels = data["feats"], data["logits"], data["labels"]
     rows = np.arange(feats.shape[0]) if rows is None else rows
     n = len(rows)
     total = int(math.ceil(args.epochs * max(n // args.batch_size, 1)))
+    rank, world = rank_and_world()
+    share = min(args.batch_size, n) // world
 
     def batches(start: int):
         for step in range(start, total):
-            rng = np.random.default_rng(args.seed * 100_003 + step + rank * 7_919_000)
-            idx = rows[np.sort(rng.choice(n, size=min(args.batch_size, n), replace=False))]
+            rng = np.random.default_rng(args.seed * 100_003 + step)
+            drawn = rng.choice(n, size=min(args.batch_size, n), replace=False)
+            idx = rows[np.sort(drawn[rank * share:(rank + 1) * share])]
             yield (torch.from_numpy(np.asarray(feats[idx], dtype=np.float32)).to(device),
                    torch.from_numpy(np.asarray(logits[idx], dtype=np.float32)).to(device),
                    torch.from_numpy(np.asarray(labels[idx], dtype=np.int64)).to(device))
@@ -283,7 +325,7 @@ def online_batches(args, model, teacher, files, label_index, device, distributed
     ds = ImageDataset(files, train_transform(cfg, int(cfg["input_size"][-1])), label_index)
     sampler = (torch.utils.data.distributed.DistributedSampler(ds, seed=args.seed) if distributed
                else torch.utils.data.RandomSampler(ds, generator=torch.Generator().manual_seed(args.seed)))
-    loader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size, sampler=sampler, drop_last=True,
+    loader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size // rank_and_world()[1], sampler=sampler, drop_last=True,
                                          num_workers=args.workers, pin_memory=device.type == "cuda")
     total = int(math.ceil(args.epochs * max(len(loader), 1)))
     trunk, teacher = model.trunk.to(device), teacher.to(device)
@@ -398,6 +440,10 @@ def fit_head(args, head, batches, total: int, loss_fn, out: Path, tag: str, devi
             tmp = out / f"{tag}.pt.tmp"
             torch.save({"head": head.state_dict(), "opt": opt.state_dict(), "step": step}, tmp)
             tmp.replace(state_path)
+    if distributed:  # every process reports what it trained on: proof that all of them took part
+        shares = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(shares, seen)
+        log(out, f"{tag}: {len(shares)} processes trained; images per process: {shares}")
     head.eval()
 
 
@@ -411,60 +457,64 @@ def train(args, argv=None):
     """Run the training command ``args`` (see :func:`parse_args`)."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    distributed = world > 1
+    if args.batch_size % world:
+        raise InputError(f"--batch-size {args.batch_size} is the batch of all {world} processes together: "
+                         f"make it a multiple of {world}")
+    device = resolve_device(args.device)
     if distributed:
-        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        rank = torch.distributed.get_rank()
-        if device.type == "cuda":
+        if device.type == "cuda":  # one GPU per process
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(device)
-    else:
-        rank = 0
-    if device.type == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=PREPARE_TIMEOUT)
+    rank = rank_and_world()[0]
+    if device.type == "cpu":  # the processes on this machine share its cores
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     seed_all(args.seed)
     command = "python -m hldemo.train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     log(out, f"start: {command}")
-
-    files = training_files(args)
-    log(out, f"{len(files)} training images from {args.images}")
+    if distributed:
+        log(out, f"process {rank} of {world} on {device}")
 
     from ..net.variants import build_nhl, get_config
-    teacher = None
     init_dir = out / "init"
-    if (init_dir / "head.safetensors").exists():
-        model = load_model(init_dir)
-        teacher = load_teacher(model.config["backbone"])
-    else:
-        config = get_config(args.variant)
-        teacher = load_teacher(config["backbone"])
-        model = build_nhl(config, teacher=teacher)
-        if not args.no_init and teacher_tail(model, teacher) is None:
-            raise CheckpointError(f"the branches cannot start as copies of the teacher's layers: {config['backbone']} is "
-                                  "not an EfficientNet-style model; add --no-init to start them from random weights")
-        if not args.no_init:
-            t0 = time.time()
-            calib = calibration_features(model, files, args.calibration_images, args.seed)
-            stats = init_from_teacher(model, teacher, calib)
-            log(out, f"initialised from the teacher on {stats['calibration_images']} views in {time.time() - t0:.0f} s")
-        if rank == 0:
-            save_model(model, init_dir, dtype=torch.float32)
-    tail = teacher_tail(model, teacher)
-    label_index = {w: i for i, w in enumerate(model.categories)} if args.labels else None
-    if args.epochs == 0:  # the initialisation is the result: no view cache, no steps
-        data = None
-    elif args.no_cache:  # fresh views every step: trunk and teacher run in the loop (large data, GPUs)
-        data = "online"
-    else:
-        data = build_cache(args, model, teacher, tail, files, label_index, out)
+    with rank_zero_first(distributed):
+        files = training_files(args)
+        log(out, f"{len(files)} training images from {args.images}")
+        if (init_dir / "head.safetensors").exists():
+            model = load_model(init_dir)
+            teacher = load_teacher(model.config["backbone"])
+        else:
+            config = get_config(args.variant)
+            teacher = load_teacher(config["backbone"])
+            model = build_nhl(config, teacher=teacher)
+            if not args.no_init and teacher_tail(model, teacher) is None:
+                raise CheckpointError(f"the branches cannot start as copies of the teacher's layers: {config['backbone']} is "
+                                      "not an EfficientNet-style model; add --no-init to start them from random weights")
+            if not args.no_init:
+                t0 = time.time()
+                calib = calibration_features(model, files, args.calibration_images, args.seed)
+                stats = init_from_teacher(model, teacher, calib)
+                log(out, f"initialised from the teacher on {stats['calibration_images']} views in {time.time() - t0:.0f} s")
+            save_model(model, init_dir, dtype=torch.float32)  # rank 0 only: the others find it
+        model.trunk.to(device)  # the view cache runs trunk and teacher where training runs
+        teacher.to(device)
+        tail = teacher_tail(model, teacher)
+        label_index = {w: i for i, w in enumerate(model.categories)} if args.labels else None
+        if args.epochs == 0:  # the initialisation is the result: no view cache, no steps
+            data = None
+        elif args.no_cache:  # fresh views every step: trunk and teacher run in the loop (large data, GPUs)
+            data = "online"
+        else:
+            data = build_cache(args, model, teacher, tail, files, label_index, out)
 
     def batches_for(rows=None):
         if data is None:
             return (lambda start: iter(())), 0
         if data == "online":
             return online_batches(args, model, teacher, files, label_index, device, distributed)
-        return cached_batches(args, data, device, rank, rows)
+        return cached_batches(args, data, device, rows)
 
     # A config with branch overrides (narrower branches for the experts that must be cheap) trains
     # only those, one level-1 group at a time: every other branch is an exact copy of the teacher,

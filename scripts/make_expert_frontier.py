@@ -35,7 +35,7 @@ from hldemo.net.expert import build_expert
 from hldemo.net.flops import count_macs
 from hldemo.net.variants import build_nhl, get_config
 from hldemo.train.distill import init_from_teacher
-from hldemo.train.fit import calibration_features, commands_from_log, parse_args, training_files
+from hldemo.train.fit import calibration_features, parse_args, recorded_args, training_files
 
 ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION_IMAGES = 1000  # photos (each also mirrored) the least-squares point is fitted on, as the shipped init
@@ -81,14 +81,16 @@ def main():
     if not lean_overrides:
         raise SystemExit(f"variant {args.lean} narrows no branch (no branch_overrides): nothing to compare")
     distilled = load_model(Path(args.distilled).resolve(), teacher=teacher) if args.distilled else None
-    commands = commands_from_log(folder / "train.log")
-    if not commands:
+    train_args = recorded_args(folder / "train.log")
+    if train_args is None:
         raise SystemExit(f"{folder / 'train.log'} records no training command: cannot rebuild its photos")
     os.chdir(ROOT)  # the recorded command's paths are relative to the project root
-    train_args = parse_args(shlex.split(commands[-1])[3:])
     files = training_files(train_args)
     used = {f.resolve() for f in files}
-    held = eval_set_files(args.data, shipped.hierarchy, train_args.holdout_fraction, used=used)
+    for command in distilled.config.get("training", {}).get("commands", []) if distilled else []:
+        used |= {f.resolve() for f in training_files(parse_args(shlex.split(command)[3:]))}  # unseen by both
+    held = eval_set_files(args.data, shipped.hierarchy, train_args.holdout_fraction, used=used,
+                          cache_dir=ROOT / "runs" / "extracted")  # where training unpacks tars, as the card does
     t0 = time.time()
     sets = {}
     for name, photos in held.items():
@@ -112,7 +114,11 @@ def main():
     report = {"teacher_gmacs": teacher_macs / 1e9, "restricted_top": RESTRICTED_TOP, "lean_variant": args.lean,
               "lean_ops": lean_ops, "sets": {k: len(v) for k, v in held.items()}, "groups": {}, "nodes": {}}
     if distilled is not None:
+        same = all(distilled.config.get(k) == get_config(args.lean).get(k) for k in ("backbone", "split", "levels", "hierarchy"))
+        same = same and [(o["nodes"], o["ops"]) for o in distilled.config.get("branch_overrides", [])] == \
+            [(o["nodes"], o["ops"]) for o in lean_overrides]
         report["distilled"] = {"commands": distilled.config.get("training", {}).get("commands", []),
+                               "config_is_lean_variant": same,
                                "full_network_agreement": full_agreement(distilled, sets)}
     for node in groups + [n for n in EXTRA_NODES if n in hierarchy.nodes]:
         group = next(n.id for n in hierarchy.path(hierarchy.nodes[node].categories[0]) if n.level == 1)

@@ -13,7 +13,6 @@ domestic-cat expert. Writes ``frontier.json`` and ``frontier.png`` beside the ch
 import argparse
 import json
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from hldemo.net.expert import build_expert
 from hldemo.net.flops import count_macs
 from hldemo.net.variants import build_nhl
 from hldemo.train.distill import TeacherTail, init_from_teacher, mirror_levels
-from hldemo.train.fit import calibration_features, commands_from_log, parse_args, training_files
+from hldemo.train.fit import calibration_features, recorded_args, training_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,11 +104,10 @@ def main():
         return
     shipped = load_model(folder)
     teacher = load_teacher(shipped.config["backbone"])
-    commands = commands_from_log(folder / "train.log")
-    if not commands:
+    train_args = recorded_args(folder / "train.log")
+    if train_args is None:
         raise SystemExit(f"{folder / 'train.log'} records no training command: cannot rebuild its photos")
     os.chdir(ROOT)  # the recorded command's paths are relative to the project root
-    train_args = parse_args(shlex.split(commands[-1])[3:])
     files = training_files(train_args)
     held = eval_set_files(args.data, shipped.hierarchy, train_args.holdout_fraction)  # the card's held-out sets
     teacher_gmacs = count_macs(teacher)
@@ -119,6 +117,7 @@ def main():
         config = dict(shipped.config, split=split, split_extra_blocks=True,
                       levels=mirror_levels(teacher, split, width, head_out, largest_subgroup))
         config.pop("training", None)
+        config.pop("branch_overrides", None)  # every group at the configuration's width
         model = build_nhl(config, teacher=teacher, hierarchy=shipped.hierarchy).eval()
         if split not in cache:  # trunk features of the calibration and held-out photos, once per split
             t0 = time.time()

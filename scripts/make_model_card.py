@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import re
-import shlex
 import sys
 from collections import Counter
 from pathlib import Path
@@ -26,7 +25,7 @@ from hldemo.net.backbone import load_teacher
 from hldemo.net.checkpoint import ATTENTION_FILE, load_model
 from hldemo.net.expert import build_expert
 from hldemo.net.flops import count_macs, count_params
-from hldemo.train.fit import commands_from_log, parse_args, training_files
+from hldemo.train.fit import commands_from_log, recorded_args, training_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,6 +103,9 @@ def expert_frontier_lines(folder: Path) -> list[str]:
     distilled = data.get("distilled")
     if distilled:
         lines += ["The distilled lean network came from:", "", "```", *distilled["commands"], "```", "",
+                  *([f"Its levels and branch overrides are the `{data['lean_variant']}` variant's: `--variant "
+                     f"{data['lean_variant']}` reproduces it.", ""] if distilled.get("config_is_lean_variant") else []),
+                  "The held-out sets leave out every photo that either training command used.",
                   "Its full network agrees with the teacher on " + ", ".join(
                       f"{100 * a:.1f} % ({n})" for n, a in distilled["full_network_agreement"].items()) + "."]
     lines += ["", "| group | categories | shipped | lean, least squares | lean, distilled |", "|---|---:|---:|---:|---:|"]
@@ -190,7 +192,7 @@ def main():
     fraction = training.get("holdout_fraction", 0.3)
     os.chdir(ROOT)  # the recorded training commands use paths relative to the project root
     commands = commands_from_log(folder / "train.log")
-    train_args = parse_args(shlex.split(commands[-1])[3:]) if commands else None
+    train_args = recorded_args(folder / "train.log")
     used = {f.resolve() for f in training_files(train_args)} if train_args else set()
     torch.set_num_threads(args.threads)
     reports = json.loads((folder / "eval.json").read_text()) if args.reuse_eval else {}

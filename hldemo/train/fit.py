@@ -220,6 +220,13 @@ def commands_from_log(log_path: Path) -> list[str]:
     return commands
 
 
+def recorded_args(log_path: Path):
+    """The parsed arguments of the last training command a run's log records (None if none):
+    what model cards and frontiers rebuild the training photos from (paths relative to the project root)."""
+    commands = commands_from_log(log_path)
+    return parse_args(shlex.split(commands[-1])[3:]) if commands else None  # past "python -m hldemo.train"
+
+
 def seed_all(seed: int) -> None:
     random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
 

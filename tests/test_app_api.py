@@ -305,7 +305,8 @@ def test_ten_thousand_character_cue_with_words(client):
     r = classify(client, cue="meow " * 2_000)
     d = r["details"]
     assert d["ok"] and d["selection"] == ["domestic_cat"]
-    assert len(r["explanation"]) < 400 and any("cut" in n for n in d["cue"]["notes"]), d["cue"]["notes"]
+    short = classify(client, cue="meow")["explanation"]  # the long cue is clipped: its sentence grows by little
+    assert len(r["explanation"]) < len(short) + 60 and any("cut" in n for n in d["cue"]["notes"]), d["cue"]["notes"]
 
 
 def test_emoji_cue(client):

@@ -57,7 +57,7 @@ def test_demo_json_carries_attention_and_the_experts_share():
     """``python -m hldemo.demo --json``: the full network's attention predictions and the expert's
     share of its belief, named plainly; a wrong cue is seen through."""
     cat = ROOT / "examples" / "photos" / "cat_chelsea.jpg"
-    d = json.loads(_run(["hldemo.demo", str(cat), "--cue", "a truck", "--speech-model", "none", "--json"]))
+    d = json.loads(run_module(["hldemo.demo", str(cat), "--cue", "a truck", "--speech-model", "none", "--json"]))
     assert d["ok"] and d["gain"] == d["gains"]["trucks_and_vans"] > 1  # the checkpoint's default gain
     assert d["nhl_attention"][0]["wnid"] == d["nhl"][0]["wnid"] and d["expert"][0]["wnid"] in d["categories"]
     assert d["expert_share"] < 0.05 and d["expert_share_low"] and "probably not" in d["explanation"]

@@ -61,6 +61,11 @@ def grouped_pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
     return F.conv2d(x, weight.reshape(k * cout, cin, 1, 1), bias.reshape(-1), groups=1 if shared_input else k)
 
 
+def pool_branches(x: torch.Tensor, branches: int) -> torch.Tensor:
+    """Global average pooling per branch: (B, K*C, H, W) maps -> (B, K, C)."""
+    return x.view(x.shape[0], branches, -1, x.shape[-2] * x.shape[-1]).mean(-1)
+
+
 def _sliced(module: nn.Module, idx: torch.Tensor, *args) -> nn.Module:
     """``type(module)(len(idx), *args)`` holding ``module``'s weights of the branches ``idx``; built
     on the meta device, so no random initialisation is drawn only to be overwritten."""
@@ -211,7 +216,7 @@ class BranchLevel(nn.Module):
     def forward(self, x: torch.Tensor, gain: torch.Tensor | None) -> torch.Tensor:
         k = len(self.node_ids)
         if x.dim() == 4 and isinstance(self.ops[0], MLPBranches):  # pool the parents' maps first
-            x = x.view(x.shape[0], self.num_parents, -1, x.shape[-2] * x.shape[-1]).mean(-1)
+            x = pool_branches(x, self.num_parents)
         if x.dim() == 4:  # (B, Kp*C, H, W)
             if not self.shared_input:
                 b, _, hh, ww = x.shape
@@ -226,8 +231,7 @@ class BranchLevel(nn.Module):
                 x = op(x, shared_input=self.shared_input and i == 0, gain=g)
             else:
                 if x.dim() == 4:
-                    b = x.shape[0]
-                    x = x.view(b, k, -1, x.shape[-2] * x.shape[-1]).mean(-1)
+                    x = pool_branches(x, k)
                 x = op(x, gain=g)
         return x
 
@@ -249,6 +253,8 @@ class RaggedLevel(nn.Module):
         self.num_parents, self.out_width = num_parents, int(out_width)
         self.positions = [list(pos) for pos, _ in bundles]
         self.bundles = nn.ModuleList(b for _, b in bundles)
+        for n, pos in enumerate(self.positions):  # index tensors made once; buffers follow the module's device
+            self.register_buffer(f"index{n}", torch.as_tensor(pos, dtype=torch.long), persistent=False)
 
     def branch(self, i: int) -> tuple[BranchLevel, int]:
         """The bundle holding the level's branch ``i``, and the branch's index inside it."""
@@ -259,11 +265,11 @@ class RaggedLevel(nn.Module):
 
     def forward(self, x: torch.Tensor, gain: torch.Tensor | None) -> torch.Tensor:
         out = None
-        for pos, bundle in zip(self.positions, self.bundles):
-            idx = torch.as_tensor(pos)
+        for n, (pos, bundle) in enumerate(zip(self.positions, self.bundles)):
+            idx = getattr(self, f"index{n}")
             y = bundle(x, None if gain is None else gain[:, idx])
-            if y.dim() == 4:  # (B, Kb*C, H, W) -> pooled (B, Kb, C)
-                y = y.view(y.shape[0], len(pos), -1, y.shape[-2] * y.shape[-1]).mean(-1)
+            if y.dim() == 4:
+                y = pool_branches(y, len(pos))
             if out is None:
                 out = y.new_zeros(y.shape[0], len(self.node_ids), self.out_width)
             out[:, idx, : y.shape[-1]] = y
@@ -404,7 +410,7 @@ class NHLHead(nn.Module):
         out = []
         for i in range(0, len(features), batch):
             x = self.levels[0](features[i:i + batch], None)
-            out.append(x.view(x.shape[0], k, -1, x.shape[-2] * x.shape[-1]).mean(-1) if x.dim() == 4 else x)
+            out.append(pool_branches(x, k) if x.dim() == 4 else x)
         return torch.cat(out)
 
     def load_branches(self, sub: "NHLHead") -> None:

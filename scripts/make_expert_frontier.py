@@ -21,7 +21,6 @@ every level-1 group and of the house-cat node, which the demo quotes next to an 
 import argparse
 import json
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from hldemo.net.expert import build_expert
 from hldemo.net.flops import count_macs
 from hldemo.net.variants import build_nhl, get_config
 from hldemo.train.distill import init_from_teacher
-from hldemo.train.fit import calibration_features, parse_args, recorded_args, training_files
+from hldemo.train.fit import calibration_features, command_args, recorded_args, training_files
 
 ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION_IMAGES = 1000  # photos (each also mirrored) the least-squares point is fitted on, as the shipped init
@@ -88,7 +87,7 @@ def main():
     files = training_files(train_args)
     used = {f.resolve() for f in files}
     for command in distilled.config.get("training", {}).get("commands", []) if distilled else []:
-        used |= {f.resolve() for f in training_files(parse_args(shlex.split(command)[3:]))}  # unseen by both
+        used |= {f.resolve() for f in training_files(command_args(command))}  # unseen by both
     held = eval_set_files(args.data, shipped.hierarchy, train_args.holdout_fraction, used=used,
                           cache_dir=ROOT / "runs" / "extracted")  # where training unpacks tars, as the card does
     t0 = time.time()

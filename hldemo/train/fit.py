@@ -220,11 +220,16 @@ def commands_from_log(log_path: Path) -> list[str]:
     return commands
 
 
+def command_args(command: str):
+    """The parsed arguments of a recorded ``python -m hldemo.train ...`` command line."""
+    return parse_args(shlex.split(command)[3:])  # past "python -m hldemo.train"
+
+
 def recorded_args(log_path: Path):
     """The parsed arguments of the last training command a run's log records (None if none):
     what model cards and frontiers rebuild the training photos from (paths relative to the project root)."""
     commands = commands_from_log(log_path)
-    return parse_args(shlex.split(commands[-1])[3:]) if commands else None  # past "python -m hldemo.train"
+    return command_args(commands[-1]) if commands else None
 
 
 def seed_all(seed: int) -> None:

@@ -171,7 +171,7 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
                                      info="Groups and single categories; empty = the full network", elem_id="picker")
                 with gr.Row():
                     mode = gr.Radio(["enhance", "inhibit"], value=DEFAULT_MODE, label="Attention", elem_id="mode")
-                    gain = gr.Slider(MIN_GAIN, MAX_GAIN, value=engine.default_gain, step=0.1, label="Gain", elem_id="gain")
+                    gain = gr.Slider(MIN_GAIN, MAX_GAIN, value=engine.default_gain, step=0.05, label="Gain", elem_id="gain")
                 gr.Markdown(ATTENTION_HELP)
                 run = gr.Button("Run", variant="primary", elem_id="run-button")
                 with gr.Accordion("Download the current expert", open=False):

@@ -132,7 +132,8 @@ def calibrate_attention(model, teacher, data: str, fraction: float) -> dict:
     return {"gain": choice["gain"],
             "rule": (f"the gain whose right cues reach the highest full-NHL top-1 (mean over cue levels) while "
                      f"random wrong cues ({curves['seeds']} draws) cost at most {100 * choice['max_wrong_cue_cost']:g} "
-                     f"point of top-1 at every level; on calibration photos only"),
+                     f"point of top-1 at every level, at one-sided 95 % confidence (mean cost + {choice['confidence_z']:g} standard "
+                     f"errors over the photos); on calibration photos only"),
             "made_by": "python scripts/make_model_card.py (hldemo.evaluate.cue_curves, choose_gain)",
             "calibration_sets": {name: len(fs) for name, fs in sets.items()},
             "choice": choice, "curves": curves}

@@ -51,6 +51,23 @@ def test_evaluate_json_report(few_photos):
     for curve in curves["levels"].values():
         assert len(curve["right_top1"]) == len(curve["wrong_top1"]) == len(curves["gains"])
         assert curve["right_top1"][0] == curve["wrong_top1"][0] == curves["none_top1"]  # gain 1: no attention
+        assert curve["wrong_cost_se"][0] == 0.0 and all(se >= 0 for se in curve["wrong_cost_se"])
+
+
+def test_choose_gain_bounds_the_wrong_cue_cost_with_confidence():
+    """A gain whose mean wrong-cue cost is under the limit but whose upper confidence limit is not is
+    refused; the shipped attention.json is what the rule picks from its own calibration curves."""
+    from hldemo.evaluate import MAX_WRONG_CUE_COST, choose_gain
+
+    # cost 0.3 point (+- 0.1) at gain 1.1, 0.4 point (+- 0.2) at 1.2: both means are under 0.5 point
+    level = {"right_top1": [0.80, 0.84, 0.90], "wrong_top1": [0.80, 0.797, 0.796], "wrong_cost_se": [0.0, 0.001, 0.002]}
+    curves = {"gains": [1.0, 1.1, 1.2], "none_top1": 0.80, "levels": {"1": level}}
+    assert MAX_WRONG_CUE_COST == 0.005
+    assert choose_gain(curves, z=0.0)["gain"] == 1.2
+    chosen = choose_gain(curves)
+    assert chosen["gain"] == 1.1 and chosen["wrong_cost_upper"]["1"] <= MAX_WRONG_CUE_COST
+    attention = json.loads((ROOT / "checkpoints" / "nhl_lite0" / "attention.json").read_text())
+    assert choose_gain(attention["curves"])["gain"] == attention["gain"]
 
 
 def test_demo_json_carries_attention_and_the_experts_share():

@@ -30,7 +30,8 @@ def line(name: str, r: dict) -> str:
     return (f"{name:12} {r['n']:3} clips: answered {r['answered']:3}, precision {r['right']}/{r['answered']} = "
             f"{r['precision']:.1%}; animals answered {r['animals_answered']}/{r['animals']} = "
             f"{r['animals_answered'] / max(1, r['animals']):.1%} ({r['animals_right']} right; of the "
-            f"{r['animals_nameable']} AudioSet can name, {r['animals_nameable_answered']} answered); nothing-clips answered "
+            f"{r['animals_nameable']} AudioSet can name, {r['animals_nameable_answered']} answered; YAMNet's best naming class "
+            f"is right for {r['animals_best_right']}, the most any gate can answer rightly); nothing-clips answered "
             f"{r['nothing_answered']}/{r['nothing']} = {r['nothing_answered'] / max(1, r['nothing']):.1%}; objects answered "
             f"{r['objects_answered']}/{r['objects']}; to Whisper {r['speech']}")
 

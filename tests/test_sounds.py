@@ -158,6 +158,8 @@ def test_held_out_sources(curated, clips, tagger):
     assert r["precision"] >= HELD_OUT["precision"], r
     assert r["animals_answered"] >= HELD_OUT["animals_answered"] * r["animals"], r
     assert r["nothing_answered"] <= HELD_OUT["nothing_answered"] * r["nothing"], r
+    # no gate answers more animals rightly than those whose best naming class is right
+    assert r["animals_right"] <= r["animals_best_right"] <= r["animals_nameable"] <= r["animals"], r
 
 
 # --- one audio input -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import AudioError, HierarchyError
 from ..hierarchy import Hierarchy, load_hierarchy
 from ..utils import HIERARCHY_DIR, REPO_ROOT
-from .sounds import Gate, Hearing, SoundLexicon, decide
+from .sounds import Gate, Hearing, SoundLexicon, best_naming_class, decide
 
 SOUND_CLIPS = HIERARCHY_DIR / "lexicon" / "sound_clips.json"
 N_ANIMAL_CATEGORIES = 398  # ImageNet-1k's first 398 classes (sorted wnids) are animals
@@ -107,18 +107,21 @@ def score_clips(tagger, clips: list[SoundClip], root: Path = REPO_ROOT) -> dict[
 def report(h: Hierarchy, clips: list[SoundClip], scores: dict[str, np.ndarray], lexicon: SoundLexicon,
            gate: Gate) -> dict:
     """The gate on a set of clips: ``{"n", "answered", "right", "precision", "animals", "animals_answered",
-    "animals_right", "animals_nameable", "animals_nameable_answered", "nothing", "nothing_answered", "objects",
+    "animals_right", "animals_nameable", "animals_nameable_answered", "animals_best_right", "nothing", "nothing_answered", "objects",
     "objects_answered", "speech", "rows"}`` (``precision`` a float; ``speech``: clips the gate sent to Whisper;
     ``animals_nameable``: animal clips that some class of the lexicon could name rightly, e.g. not a koala,
-    which AudioSet has no class for)."""
+    which AudioSet has no class for; ``animals_best_right``: animal clips whose best-scoring naming class
+    is right, the most that any gate can answer rightly, since a gate only decides whether to answer it)."""
     rows = []
     nameable = sorted({n for n in lexicon.nodes if n is not None})
     for c in clips:
         s = scores[c.path]
         hearing = Hearing("error", reason=s) if isinstance(s, str) else decide(s, lexicon, gate)
         answered = hearing.kind == "sound"
+        best = None if isinstance(s, str) else lexicon.nodes[best_naming_class(s, lexicon, gate.top_frames)[1]]
         rows.append({"clip": c.path, "source": c.source, "kind": c.kind, "accepted": list(c.accepted),
                      "nameable": any(is_right(h, c, n) for n in nameable),
+                     "best_right": best is not None and is_right(h, c, best),
                      "decision": hearing.kind, "node": hearing.node, "reason": hearing.reason,
                      "right": answered and is_right(h, c, hearing.node)})
 
@@ -132,6 +135,7 @@ def report(h: Hierarchy, clips: list[SoundClip], scores: dict[str, np.ndarray], 
             "animals": n["animal"], "animals_answered": count("animal"), "animals_right": sum(r["right"] for r in rows if r["kind"] == "animal"),
             "animals_nameable": sum(r["nameable"] for r in rows if r["kind"] == "animal"),
             "animals_nameable_answered": sum(r["nameable"] and r["decision"] == "sound" for r in rows if r["kind"] == "animal"),
+            "animals_best_right": sum(r["best_right"] for r in rows if r["kind"] == "animal"),
             "objects": n["object"], "objects_answered": count("object"),
             "nothing": n["nothing"], "nothing_answered": count("nothing"), "speech": count(value="speech"), "rows": rows}
 

@@ -219,15 +219,20 @@ def load_sound_lexicon(path: str | Path = SOUND_LEXICON, ontology: str | Path = 
                         np.array(data["speech"], int), rivals)
 
 
+def best_naming_class(scores: np.ndarray, lexicon: SoundLexicon, top_frames: int) -> tuple[np.ndarray, int]:
+    """Each class's clip score (its mean over its ``top_frames`` best windows) and the index of the
+    best-scoring class that names a hierarchy node: what the gate answers when it answers at all."""
+    scores = np.atleast_2d(scores)
+    k = min(top_frames, len(scores))
+    clip = np.sort(scores, axis=0)[-k:].mean(0)
+    return clip, int(lexicon.naming[np.argmax(clip[lexicon.naming])])
+
+
 def decide(scores: np.ndarray, lexicon: SoundLexicon, gate: Gate) -> Hearing:
     """The gate: window scores ``(windows, 521)`` -> a :class:`Hearing` (see the module docstring)."""
-    scores = np.atleast_2d(scores)
-    k = min(gate.top_frames, len(scores))
-    clip = np.sort(scores, axis=0)[-k:].mean(0)  # each class's mean over its k best windows
+    clip, best = best_naming_class(scores, lexicon, gate.top_frames)
     order = np.argsort(-clip)
     heard = [(lexicon.names[i], float(clip[i])) for i in order[:N_HEARD * 2]]
-    naming = lexicon.naming
-    best = int(naming[np.argmax(clip[naming])])
     speech = float(clip[lexicon.speech].max())
     conflict = next(int(i) for i in order if lexicon.rivals[best, i] and lexicon.nodes[i] is not None)
     rival = next(int(i) for i in order if lexicon.rivals[best, i] and lexicon.nodes[i] is None)

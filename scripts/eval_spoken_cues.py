@@ -21,6 +21,12 @@ Usage::
     python scripts/eval_spoken_cues.py                       # tests/tables/languages.tsv
     python scripts/eval_spoken_cues.py --table T.tsv --json out.json
     python scripts/eval_spoken_cues.py --pipeline-only       # only the real result (faster)
+    python scripts/eval_spoken_cues.py --words dev           # real people's words (hldemo.cues.word_clips)
+    python scripts/eval_spoken_cues.py --words held_out --json out.json
+
+``--words ROLE`` runs the real people's recordings of :mod:`hldemo.cues.word_clips` (``dev``,
+``held_out`` or ``all``) through the demo's audio input and prints, per language, right / wrong category
+/ nothing for the words that name a category, and how many words that name nothing matched one.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from hldemo.cues.matcher import is_right, load_cue_matcher, load_cue_table  # noqa: E402
 from hldemo.cues.speech import CUE_LANGUAGES, load_speech_model, transcribe  # noqa: E402
+from hldemo.cues.word_clips import WORD_CLIP_DIR, WORD_CLIP_LANGUAGES, load_word_clips, summarise, verdict  # noqa: E402
 
 DEFAULT_TABLE = ROOT / "tests" / "tables" / "languages.tsv"
 ESPEAK_RATE = 130  # words per minute, as the test speaks them
@@ -65,8 +72,13 @@ def main(argv=None) -> int:
     p.add_argument("--negatives", action="store_true",
                    help="also run the animal sounds of examples/sounds (they must select nothing)")
     p.add_argument("--rate", type=int, default=ESPEAK_RATE, help="espeak-ng words per minute")
+    p.add_argument("--words", choices=("dev", "held_out", "all"), default=None,
+                   help="real people's single words (ktuberling-data) instead of an espeak table")
+    p.add_argument("--languages", default=",".join(WORD_CLIP_LANGUAGES), help="--words: languages (comma-separated)")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.words:
+        return eval_words(args.words, args.languages.split(","), args.json)
 
     matcher = load_cue_matcher("curated")
     tiny, base = load_speech_model("tiny.en", device="cpu"), load_speech_model("base", device="cpu")
@@ -118,6 +130,44 @@ def main(argv=None) -> int:
         print(f"non-speech clips (animal sounds) read as words that selected something: {wrong}/{len(sounds)}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+    return 0
+
+
+def eval_words(which: str, languages, json_out=None) -> int:
+    """Real people's words through the demo's audio input: per clip, then per role and language."""
+    import torch
+
+    torch.set_num_threads(1)
+    matcher = load_cue_matcher("curated")
+    tiny, base = load_speech_model("tiny.en", device="cpu"), load_speech_model("base", device="cpu")
+    clips = [c for c in load_word_clips(languages=languages, hierarchy=matcher.hierarchy)
+             if which == "all" or c.role == which]
+    if not clips:
+        sys.exit(f"no word clips under {WORD_CLIP_DIR}: apt-get install ktuberling-data (or set HLDEMO_WORD_CLIPS)")
+    rows = []
+    for c in clips:
+        t0 = time.perf_counter()
+        r = matcher.match_audio(c.path, tiny, multilingual=base)
+        seconds = time.perf_counter() - t0
+        v = verdict(c, r.node_ids, is_right(matcher, r, c.accepted))
+        rows.append({"role": c.role, "language": c.language, "key": c.key, "clip": c.path.name,
+                     "negative": c.negative, "accepted": list(c.accepted), "verdict": v, "nodes": r.node_ids,
+                     "transcript": r.transcript, "heard_language": getattr(r.speech, "language", None),
+                     "message": r.message, "source": r.source, "seconds": seconds})
+        mark = ("NEG-MATCHED" if v != "nothing" else "neg-ok") if c.negative else v
+        print(f"{c.role:8} {c.language} {c.key:26} {mark:11} heard {r.transcript!r} ({rows[-1]['heard_language']})"
+              f" -> {r.node_ids} {seconds:.2f}s", flush=True)
+    print()
+    for role, by_lang in summarise(rows).items():
+        for lang, k in by_lang.items():
+            n = k["n"]
+            print(f"{role:8} {lang:3} right {k['right']}/{n} ({k['right'] / max(1, n):.0%})  wrong {k['wrong']}"
+                  f" ({k['wrong'] / max(1, n):.0%})  nothing {k['nothing']}  |  negatives matched "
+                  f"{k['negatives_matched']}/{k['negatives']} ({k['negatives_matched'] / max(1, k['negatives']):.0%})")
+    secs = sorted(r["seconds"] for r in rows)
+    print(f"seconds per clip: median {secs[len(secs) // 2]:.2f}, p90 {secs[int(0.9 * (len(secs) - 1))]:.2f}, max {secs[-1]:.2f}")
+    if json_out:
+        Path(json_out).write_text(json.dumps({"summary": summarise(rows), "rows": rows}, ensure_ascii=False, indent=1))
     return 0
 
 

@@ -72,15 +72,19 @@ def nearest_entries(text: str, vocabulary: Iterable[str], n: int = NEAREST_WORDS
     return difflib.get_close_matches(text, list(vocabulary), n=n, cutoff=cutoff)
 
 
-def restyle(transcript: str, word: str, entry: str) -> str:
-    """``transcript`` with its first ``word`` (any case) replaced by ``entry``, in the word's
-    capitalisation (" Shoo." -> " School."), so that scores compare words, not punctuation."""
-    start = transcript.casefold().find(word.casefold())
-    if start < 0:
+def restyle(transcript: str, span: Sequence[str], entry: str) -> str:
+    """``transcript`` with the words of ``span`` (found in any case, first to last) replaced by
+    ``entry`` in the first word's capitalisation (" Shoo." -> " School.", " Egen Schirm." ->
+    " Regenschirm."), so that scores compare words, not punctuation."""
+    folded = transcript.casefold()
+    start = folded.find(span[0].casefold())
+    end = folded.find(span[-1].casefold(), max(start, 0))
+    if start < 0 or end < 0:
         return f" {entry}"
-    found = transcript[start:start + len(word)]
+    end += len(span[-1])
+    found = transcript[start:end]
     if found.isupper() and len(found) > 1:
         entry = entry.upper()
     elif found[:1].isupper():
         entry = entry[:1].upper() + entry[1:]
-    return transcript[:start] + entry + transcript[start + len(word):]
+    return transcript[:start] + entry + transcript[end:]

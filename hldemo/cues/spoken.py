@@ -3,8 +3,9 @@
 :func:`match_spoken` reads one recorded cue:
 
 1. Whisper base detects the clip's language among :data:`hldemo.cues.speech.CUE_LANGUAGES` and
-   decodes it in that language only (:func:`hldemo.cues.speech.listen`): a French word is not read as
-   English words.
+   decodes it in that language only: a French word is not read as English words. When that reading
+   names nothing, the second likeliest language is decoded too, and taken only when it reads as a
+   name of the hierarchy (short words are often detected as English).
 2. The transcript is matched without spelling repair. A match by a name or a sound word stands.
 3. Otherwise the vocabulary entries of that language spelt nearest to the transcript ("school" for
    "shoo"; for German, French and Spanish the FreeDict words of :mod:`hldemo.cues.translate`) are
@@ -19,6 +20,7 @@ from __future__ import annotations
 from .keywords import MAX_SPOTTED_WORDS, nearest_entries, restyle
 
 SUPPORT_MARGIN = 0.35  # a candidate may score this much below the transcript (mean log-prob per token)
+SECOND_LANGUAGE_MIN = 0.02  # detected probability from which the second likeliest language is decoded
 _FIRM = ("name ", "sound word ")  # reasons of matches that need no support from the audio
 
 
@@ -29,32 +31,36 @@ def match_spoken(matcher, audio, model, multilingual=None):
         matcher: a :class:`hldemo.cues.matcher.CueMatcher`.
         audio: anything :func:`hldemo.cues.audio.load_audio` reads.
         model: Whisper tiny.en (English only) or a multilingual Whisper.
-        multilingual: Whisper base, which detects the language (and decodes every language when
-            ``model`` is English-only: see :data:`ENGLISH_MODEL`); None: ``model`` alone (English only
-            unless it is multilingual).
+        multilingual: Whisper base, which detects the language and decodes every language (a second
+            encoder pass for tiny.en would cost ~0.4 s of the 1.5 s a 2 s clip may take on 2 cores);
+            None: ``model`` alone (English only unless it is multilingual).
 
     Returns:
         A :class:`hldemo.cues.matcher.CueResult` (``speech``: the transcript; ``notes``: the language).
     """
-    from .speech import listen, transcribe
+    from .speech import SHORT_LOGPROB, SHORT_MAX_TOKENS, transcribe_languages
 
     if getattr(model, "is_multilingual", False):
         multilingual = model
-    if multilingual is None:
-        transcript = transcribe(model, audio)
-    else:
-        english = model if ENGLISH_MODEL == "tiny.en" and model is not multilingual else None
-        transcript = listen(multilingual, audio, languages=matcher.spoken_languages(), english_model=english)
+    whisper = multilingual if multilingual is not None else model
+    heard = transcribe_languages(whisper, audio, languages=matcher.spoken_languages(), tries=2,
+                                 max_tokens=SHORT_MAX_TOKENS, logprob_threshold=SHORT_LOGPROB)
+    transcript = next(heard)
     result = read_transcript(matcher, transcript)
+    if not result.understood and transcript.status in ("ok", "low_confidence", "hallucination"):
+        # short words are often detected as English ("parapluie" 92 %): the second likeliest language
+        # may still read as a name of the hierarchy, but nothing weaker than a name is taken from it
+        other = next(heard, None)
+        if other is not None and (other.language_probability or 0.0) >= SECOND_LANGUAGE_MIN:
+            second = read_transcript(matcher, other)
+            if _firm(second):
+                second.notes.append(f"in '{transcript.language}' (likelier) Whisper heard {transcript.raw_text!r}")
+                result, transcript = second, other
     if transcript.language:
         p = transcript.language_probability
         result.notes.insert(0, f"speech: language '{transcript.language}'"
                                + (f", {p:.0%} likely" if p is not None else "") + f", {transcript.status}")
     return result
-
-
-ENGLISH_MODEL = "base"  # who decodes a clip base detected as English: "base" (the same encoder output,
-#                         ~0.4 s less) or "tiny.en" (a second encoder); see scripts/eval_spoken_cues.py --words
 
 
 def read_transcript(matcher, transcript):
@@ -68,23 +74,30 @@ def read_transcript(matcher, transcript):
     text, language = transcript.text, transcript.language or "en"
     result = matcher.match(text, transcript=text, repair=False)
     words = matcher.spoken_words(text, language)
-    scorer = getattr(transcript, "scorer", None)
+    scorer, supported = getattr(transcript, "scorer", None), False
     if not _firm(result) and scorer is not None and 0 < len(words) <= MAX_SPOTTED_WORDS:
         vocabulary = matcher.spoken_vocabulary(language)
-        entries = [(w, e) for w in words for e in nearest_entries(w, vocabulary) if e != w]
+        # each word, and all of them as one (Whisper splits compounds: "Egen Schirm" for "Regenschirm")
+        spans = [(w,) for w in words] + ([tuple(words)] if len(words) > 1 else [])
+        entries = list(dict.fromkeys((span, e) for span in spans for joined in {"".join(span), " ".join(span)}
+                                     for e in nearest_entries(joined, vocabulary) if e != " ".join(span)))
         if entries:
-            texts = [restyle(text, w, e) for w, e in entries]
+            texts = [restyle(text, span, e) for span, e in entries]
             own, *scores = scorer.score([text] + texts)
             best = max(range(len(texts)), key=scores.__getitem__)
-            heard, entry = entries[best]
+            heard, entry = " ".join(entries[best][0]), entries[best][1]
             support = f"mean log-prob {scores[best]:.2f} against {own:.2f} for what was heard"
             if scores[best] >= own - SUPPORT_MARGIN:
                 repaired = matcher.match(texts[best], transcript=text, repair=False)
                 if repaired.understood:
-                    result = repaired
+                    result, supported = repaired, True
                     result.notes.append(f"heard {heard!r}; the audio supports {entry!r} as well ({support})")
             elif not result.understood:
                 result.notes.append(f"{entry!r} is spelt like {heard!r}, but the audio does not support it ({support})")
+    if result.understood and result.unmatched and not supported and len(words) <= MAX_SPOTTED_WORDS:
+        # a short cue read only in part ("Egen Schirm": 'schirm' = blind) is a guess: say so instead
+        result = matcher.match("", transcript=text)
+        result.unmatched.append(text)
     if not result.understood:
         result.message = f"Not sure: I heard {text!r}, which names no category. The full model is used."
     result.notes = list(transcript.notes) + result.notes
@@ -93,6 +106,7 @@ def read_transcript(matcher, transcript):
 
 
 def _firm(result) -> bool:
-    """True when every match of ``result`` is by a name or a sound word (no audio support needed)."""
+    """True when every match of ``result`` is by a name or a sound word and every word was read (no
+    audio support needed)."""
     matches = result.matches + result.inhibited
-    return bool(matches) and all(m.reason.startswith(_FIRM) for m in matches)
+    return bool(matches) and all(m.reason.startswith(_FIRM) for m in matches) and not result.unmatched

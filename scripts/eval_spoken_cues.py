@@ -153,7 +153,7 @@ def eval_words(which: str, languages, json_out=None) -> int:
         rows.append({"role": c.role, "language": c.language, "key": c.key, "clip": c.path.name,
                      "negative": c.negative, "accepted": list(c.accepted), "verdict": v, "nodes": r.node_ids,
                      "transcript": r.transcript, "heard_language": getattr(r.speech, "language", None),
-                     "message": r.message, "source": r.source, "seconds": seconds})
+                     "message": r.message, "notes": r.notes, "source": r.source, "seconds": seconds})
         mark = ("NEG-MATCHED" if v != "nothing" else "neg-ok") if c.negative else v
         print(f"{c.role:8} {c.language} {c.key:26} {mark:11} heard {r.transcript!r} ({rows[-1]['heard_language']})"
               f" -> {r.node_ids} {seconds:.2f}s", flush=True)

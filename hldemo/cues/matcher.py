@@ -71,7 +71,7 @@ from .text import (
     split_phrases,
     text_key,
 )
-from .translate import load_translator
+from .translate import LANGUAGES, load_translator
 
 log = logging.getLogger(__name__)
 
@@ -693,7 +693,8 @@ class CueMatcher:
                                                tuple(text_key(words).split())))
         return bool(exact)
 
-    def match(self, text: object, *, transcript: str | None = None, repair: bool = True) -> CueResult:
+    def match(self, text: object, *, transcript: str | None = None, repair: bool = True,
+              language: str | None = None) -> CueResult:
         """Match one cue.
 
         Each phrase is read by :func:`parse_phrase`: an object in a scene ("a cat on its sofa") is
@@ -707,6 +708,8 @@ class CueMatcher:
             transcript: the speech transcript ``text`` came from, recorded in the result.
             repair: correct misspelt words against the hierarchy's names ("elefant"); a spoken cue's
                 repairs are scored against the audio instead (:mod:`hldemo.cues.spoken`).
+            language: the language the text is in, when known (a spoken cue's: Whisper's); German,
+                French or Spanish words are then read in that language only.
 
         Returns:
             A :class:`CueResult`. ``result.understood`` is False (and ``categories`` empty: use the
@@ -720,7 +723,8 @@ class CueMatcher:
             result.message = "No cue given: the full model is used."
             result.seconds = time.perf_counter() - t0
             return result
-        translation = self.translator.translate(clean, self._english.__contains__) if self.translator else None
+        readable = (language,) if language in getattr(self.translator, "lists", {}) else LANGUAGES
+        translation = self.translator.translate(clean, self._english.__contains__, readable) if self.translator else None
         if translation is not None:
             result.language, result.translation = translation.language, translation.text
             notes.append(translation.note())
@@ -975,6 +979,13 @@ class CueMatcher:
             return [w for w in words if w not in _STOPWORDS and w not in _GRAMMAR]
         return [w for w in words if not any(t in _STOPWORDS or t in _GRAMMAR
                                              for t in self.translator.lookup(language, w)[:1])]
+
+    def knows(self, word: str, language: str = "en") -> bool:
+        """True when the matcher reads ``word`` (lower case): a word of the embedder's or the hierarchy's
+        vocabulary, or one the word list of ``language`` translates."""
+        if self._known_words(word):
+            return True
+        return language != "en" and self.translator is not None and bool(self.translator.lookup(language, word))
 
     def spoken_vocabulary(self, language: str) -> list[str]:
         """What a spoken cue in ``language`` may be read as when misheard: the hierarchy's names

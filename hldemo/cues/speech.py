@@ -194,6 +194,13 @@ def _normalise(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold().replace("’", "'")))
 
 
+def is_filler(word: str) -> bool:
+    """True for a word that carries no content in a transcript ("uh", "hmm", "oh"): an interjection or
+    one of Whisper's stock non-speech words."""
+    word = _ELONGATION.sub(r"\1", word.casefold())
+    return word in HALLUCINATIONS or bool(_INTERJECTION.match(word))
+
+
 def hallucination_reason(text: str) -> str | None:
     """Why a Whisper transcript looks like non-speech output, or None when it looks like speech.
 

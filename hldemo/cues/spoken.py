@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from .keywords import MAX_SPOTTED_WORDS, nearest_entries, restyle
 
-SUPPORT_MARGIN = 0.35  # a candidate may score this much below the transcript (mean log-prob per token)
+SUPPORT_MARGIN = 0.1  # a candidate may score this much below the transcript (mean log-prob per token)
+OVERRIDE_MARGIN = 0.1  # ... and must score this much above a transcript that reads as a name ("Un téléphone")
 SECOND_LANGUAGE_MIN = 0.02  # detected probability from which the second likeliest language is decoded
 _FIRM = ("name ", "sound word ")  # reasons of matches that need no support from the audio
 
@@ -66,16 +67,18 @@ def match_spoken(matcher, audio, model, multilingual=None):
 def read_transcript(matcher, transcript):
     """Match a :class:`hldemo.cues.speech.Transcript` (steps 2-3 of the module docstring)."""
     from .matcher import CueResult
+    from .speech import is_filler
 
     if not getattr(transcript, "understood", False):
         return CueResult(text="", message=f"{transcript.message} The full model is used.", source="speech",
                          transcript=getattr(transcript, "raw_text", ""), notes=list(transcript.notes),
                          speech=transcript)
     text, language = transcript.text, transcript.language or "en"
-    result = matcher.match(text, transcript=text, repair=False)
-    words = matcher.spoken_words(text, language)
+    result = matcher.match(text, transcript=text, repair=False, language=language)
+    words = [w for w in matcher.spoken_words(text, language) if not is_filler(w)]
     scorer, supported = getattr(transcript, "scorer", None), False
-    if not _firm(result) and scorer is not None and 0 < len(words) <= MAX_SPOTTED_WORDS:
+    firm = _firm(result)
+    if scorer is not None and 0 < len(words) <= MAX_SPOTTED_WORDS:
         vocabulary = matcher.spoken_vocabulary(language)
         # each word, and all of them as one (Whisper splits compounds: "Egen Schirm" for "Regenschirm")
         spans = [(w,) for w in words] + ([tuple(words)] if len(words) > 1 else [])
@@ -87,15 +90,16 @@ def read_transcript(matcher, transcript):
             best = max(range(len(texts)), key=scores.__getitem__)
             heard, entry = " ".join(entries[best][0]), entries[best][1]
             support = f"mean log-prob {scores[best]:.2f} against {own:.2f} for what was heard"
-            if scores[best] >= own - SUPPORT_MARGIN:
-                repaired = matcher.match(texts[best], transcript=text, repair=False)
-                if repaired.understood:
+            if scores[best] >= own + (OVERRIDE_MARGIN if firm else -SUPPORT_MARGIN):
+                repaired = matcher.match(texts[best], transcript=text, repair=False, language=language)
+                if repaired.understood and repaired.node_ids != result.node_ids:
                     result, supported = repaired, True
                     result.notes.append(f"heard {heard!r}; the audio supports {entry!r} as well ({support})")
             elif not result.understood:
                 result.notes.append(f"{entry!r} is spelt like {heard!r}, but the audio does not support it ({support})")
-    if result.understood and result.unmatched and not supported and len(words) <= MAX_SPOTTED_WORDS:
-        # a short cue read only in part ("Egen Schirm": 'schirm' = blind) is a guess: say so instead
+    partial = not all(matcher.knows(w, language) for w in words)
+    if result.understood and partial and not supported and len(words) <= MAX_SPOTTED_WORDS:
+        # a short cue read only in part ("Egen Schirm": 'schirm' = blind; "Robin Billur") is a guess
         result = matcher.match("", transcript=text)
         result.unmatched.append(text)
     if not result.understood:

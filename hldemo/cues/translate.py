@@ -156,13 +156,15 @@ class Translator:
                     forms.update([imperative] + [imperative + c for c in _CLITICS["es"]])
         return frozenset(forms)
 
-    def translate(self, text: str, english: Callable[[str], bool] | Iterable[str]) -> Translation | None:
+    def translate(self, text: str, english: Callable[[str], bool] | Iterable[str],
+                  languages: Iterable[str] = tuple(LANGUAGES)) -> Translation | None:
         """Read ``text`` as German, French or Spanish, or None when it reads as English.
 
         Args:
             text: the cleaned cue.
             english: a predicate (or a set) telling whether a lower-case word is English the matcher
                 knows (a hierarchy name or a grammar word).
+            languages: the languages it may be read as (a spoken cue's: the one Whisper heard).
         """
         known = english if callable(english) else set(english).__contains__
         tokens = _TOKEN.findall(text.casefold().replace("’", "'"))
@@ -172,7 +174,7 @@ class Translator:
         is_english = [bool(known(w)) for w in words]
         n_english = sum(is_english)
         best, best_hits = None, 0
-        for lang in LANGUAGES:  # evidence: listed words that are not also English ("a", "train")
+        for lang in (x for x in LANGUAGES if x in set(languages)):  # evidence: listed words that are not also English ("a", "train")
             # listed: an English word counts only when its translation differs ("papillon", not "a")
             listed = [bool(tr) and (not en or w not in tr) for w, en in zip(words, is_english)
                       for tr in [self.lookup(lang, w)]]

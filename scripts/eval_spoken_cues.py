@@ -75,8 +75,12 @@ def main(argv=None) -> int:
     p.add_argument("--words", choices=("dev", "held_out", "all"), default=None,
                    help="real people's single words (ktuberling-data) instead of an espeak table")
     p.add_argument("--languages", default=",".join(WORD_CLIP_LANGUAGES), help="--words: languages (comma-separated)")
+    p.add_argument("--latency", type=int, default=0, metavar="N",
+                   help="time the speech path on a 2 s clip (a spoken word padded with silence) N times")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.latency:
+        return latency(args.latency)
     if args.words:
         return eval_words(args.words, args.languages.split(","), args.json)
 
@@ -130,6 +134,33 @@ def main(argv=None) -> int:
         print(f"non-speech clips (animal sounds) read as words that selected something: {wrong}/{len(sounds)}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+    return 0
+
+
+def latency(n: int, seconds: float = 2.0) -> int:
+    """Seconds of :meth:`CueMatcher.match_speech` (language detection, decoding, keyword scoring,
+    matching) on a clip of ``seconds``: the shipped "show me the cat" (1.3 s) padded with silence."""
+    import numpy as np
+    import torch
+
+    from hldemo.cues.audio import TARGET_SAMPLE_RATE, load_audio
+
+    torch.set_num_threads(1)
+    matcher = load_cue_matcher("curated")
+    tiny, base = load_speech_model("tiny.en", device="cpu"), load_speech_model("base", device="cpu")
+    samples = load_audio(ROOT / "examples" / "speech" / "show_me_the_cat.wav").samples
+    clip = np.zeros(int(seconds * TARGET_SAMPLE_RATE), np.float32)
+    clip[:min(len(samples), len(clip))] = samples[:len(clip)]
+    times = []
+    for i in range(n + 1):
+        t0 = time.perf_counter()
+        r = matcher.match_speech((TARGET_SAMPLE_RATE, clip), tiny, multilingual=base)
+        if i:  # the first call warms up
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    print(f"spoken cue, {seconds:.1f} s clip ({r.transcript!r} -> {r.node_ids}), torch threads "
+          f"{torch.get_num_threads()}: median {times[len(times) // 2]:.2f} s, p90 {times[int(0.9 * (len(times) - 1))]:.2f} s, "
+          f"max {times[-1]:.2f} s over {n} runs")
     return 0
 
 

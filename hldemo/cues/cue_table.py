@@ -24,26 +24,40 @@ class CueCase:
     note: str = ""
 
 
+def read_table(path: str | Path, what: str, columns: tuple[str, ...], most: int | None = None) -> list[list[str]]:
+    """The stripped, tab-separated columns of each row of a text table (blank and ``#`` lines skipped).
+
+    Args:
+        what: the table's name in messages ("cue table").
+        columns: the names of the columns every row must fill.
+        most: the most columns a row may have (default: any number).
+
+    Raises:
+        HLDemoError: the file is missing, or a row leaves a column empty or has too many.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise HLDemoError(f"cannot read {what} {path}: {e}") from e
+    rows = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = [c.strip() for c in line.split("\t")]
+        if len(cols) < len(columns) or not all(cols[:len(columns)]) or (most is not None and len(cols) > most):
+            raise HLDemoError(f"{path}:{i}: expected {', '.join(columns[:-1])} and {columns[-1]} separated by tabs")
+        rows.append(cols)
+    return rows
+
+
 def load_cue_table(path: str | Path) -> list[CueCase]:
     """Rows of a cue table; ``#`` lines are comments.
 
     Raises:
         HLDemoError: the file is missing or a row has fewer than three columns.
     """
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise HLDemoError(f"cannot read cue table {path}: {e}") from e
-    rows = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.split("\t")
-        if len(cols) < 3 or not cols[1].strip() or not cols[2].strip():
-            raise HLDemoError(f"{path}:{i}: expected kind, cue and accepted node ids separated by tabs")
-        rows.append(CueCase(cols[0].strip(), cols[1].strip(), tuple(cols[2].strip().split("|")),
-                            cols[3].strip() if len(cols) > 3 else ""))
-    return rows
+    return [CueCase(c[0], c[1], tuple(c[2].split("|")), c[3] if len(c) > 3 else "")
+            for c in read_table(path, "cue table", ("kind", "cue", "accepted node ids"))]
 
 
 def is_right(matcher, result, accepted: Iterable[str]) -> bool:
@@ -93,16 +107,5 @@ def load_negative_words(path: str | Path = NEGATIVE_WORDS) -> list[NegativeWord]
     """
     from .word_clips import role
 
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise HLDemoError(f"cannot read the negative words {path}: {e}") from e
-    words = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.split("\t")
-        if len(cols) != 2 or not cols[1].strip():
-            raise HLDemoError(f"{path}:{i}: expected a language and a word separated by a tab")
-        words.append(NegativeWord(cols[0].strip(), cols[1].strip(), role(cols[1].strip())))
-    return words
+    return [NegativeWord(lang, word, role(word))
+            for lang, word in read_table(path, "the negative words", ("a language", "a word"), most=2)]

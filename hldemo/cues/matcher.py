@@ -1027,3 +1027,12 @@ def load_cue_matcher(hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCHY, embe
 def match_cue(text: object, hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCHY) -> CueResult:
     """Match one text cue with the process-wide matcher of ``hierarchy``."""
     return load_cue_matcher(hierarchy).match(text)
+
+
+def __getattr__(name: str):
+    """``main`` (``python -m hldemo.cues``) lives in :mod:`hldemo.cues.cli`; importable from here as before."""
+    if name == "main":
+        from .cli import main
+
+        return main
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

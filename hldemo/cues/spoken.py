@@ -6,13 +6,18 @@
    decodes it in that language only: a French word is not read as English words. When that reading
    names nothing, the second likeliest language is decoded too, and taken only when it reads as a
    name of the hierarchy (short words are often detected as English).
-2. The transcript is matched without spelling repair. A match by a name or a sound word stands.
-3. Otherwise the vocabulary entries of that language spelt nearest to the transcript ("school" for
-   "shoo"; for German, French and Spanish the FreeDict words of :mod:`hldemo.cues.translate`) are
-   scored against the audio with the transcript itself (:class:`hldemo.cues.keywords.KeywordScorer`).
-   The best one replaces the transcript only when the audio supports it nearly as well
-   (:data:`SUPPORT_MARGIN`); else an embedding match of the transcript stands, and when there is none
-   the result says "not sure, I heard 'shoo'" and selects nothing.
+2. The transcript is matched without spelling repair, German, French and Spanish words in the
+   detected language only.
+3. For a short transcript (up to :data:`hldemo.cues.keywords.MAX_SPOTTED_WORDS` words, fillers aside)
+   the vocabulary entries of that language spelt nearest to its words ("school" for "shoo"; for
+   German, French and Spanish the FreeDict words of :mod:`hldemo.cues.translate`) are scored against
+   the audio with the transcript itself (:class:`hldemo.cues.keywords.KeywordScorer`). The best one
+   replaces the transcript when the audio supports it nearly as well (:data:`SUPPORT_MARGIN`), or,
+   when the transcript already reads as a name, clearly better (:data:`OVERRIDE_MARGIN`), and never
+   when it scores below :data:`MIN_SUPPORT` itself.
+4. A short transcript with a word the matcher cannot read ("Egen Schirm", "Robin Billur") that no
+   supported word replaced is a guess: the result says "not sure, I heard ..." and selects nothing,
+   as it does when nothing matched at all.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from .keywords import MAX_SPOTTED_WORDS, nearest_entries, restyle
 
 SUPPORT_MARGIN = 0.1  # a candidate may score this much below the transcript (mean log-prob per token)
 OVERRIDE_MARGIN = 0.1  # ... and must score this much above a transcript that reads as a name ("Un téléphone")
+MIN_SUPPORT = -1.5  # ... and never below this (a garbled clip supports every text badly: "frommage" -3.2,
+#                     "naufrage" -3.23); Whisper base's right short foreign transcripts score above it
 SECOND_LANGUAGE_MIN = 0.02  # detected probability from which the second likeliest language is decoded
 _FIRM = ("name ", "sound word ")  # reasons of matches that need no support from the audio
 
@@ -39,13 +46,15 @@ def match_spoken(matcher, audio, model, multilingual=None):
     Returns:
         A :class:`hldemo.cues.matcher.CueResult` (``speech``: the transcript; ``notes``: the language).
     """
-    from .speech import SHORT_LOGPROB, SHORT_MAX_TOKENS, transcribe_languages
+    from .speech import LOGPROB_THRESHOLD, MAX_TOKENS, SHORT_LOGPROB, SHORT_MAX_TOKENS, transcribe_languages
 
     if getattr(model, "is_multilingual", False):
         multilingual = model
-    whisper = multilingual if multilingual is not None else model
-    heard = transcribe_languages(whisper, audio, languages=matcher.spoken_languages(), tries=2,
-                                 max_tokens=SHORT_MAX_TOKENS, logprob_threshold=SHORT_LOGPROB)
+    if multilingual is not None:
+        heard = transcribe_languages(multilingual, audio, languages=matcher.spoken_languages(), tries=2,
+                                     max_tokens=SHORT_MAX_TOKENS, logprob_threshold=SHORT_LOGPROB)
+    else:  # English only, with Whisper's usual bounds
+        heard = transcribe_languages(model, audio, max_tokens=MAX_TOKENS, logprob_threshold=LOGPROB_THRESHOLD)
     transcript = next(heard)
     result = read_transcript(matcher, transcript)
     if not result.understood and transcript.status in ("ok", "low_confidence", "hallucination"):
@@ -65,7 +74,7 @@ def match_spoken(matcher, audio, model, multilingual=None):
 
 
 def read_transcript(matcher, transcript):
-    """Match a :class:`hldemo.cues.speech.Transcript` (steps 2-3 of the module docstring)."""
+    """Match a :class:`hldemo.cues.speech.Transcript` (steps 2-4 of the module docstring)."""
     from .matcher import CueResult
     from .speech import is_filler
 
@@ -90,7 +99,7 @@ def read_transcript(matcher, transcript):
             best = max(range(len(texts)), key=scores.__getitem__)
             heard, entry = " ".join(entries[best][0]), entries[best][1]
             support = f"mean log-prob {scores[best]:.2f} against {own:.2f} for what was heard"
-            if scores[best] >= own + (OVERRIDE_MARGIN if firm else -SUPPORT_MARGIN):
+            if scores[best] >= max(own + (OVERRIDE_MARGIN if firm else -SUPPORT_MARGIN), MIN_SUPPORT):
                 repaired = matcher.match(texts[best], transcript=text, repair=False, language=language)
                 if repaired.understood and repaired.node_ids != result.node_ids:
                     result, supported = repaired, True

@@ -24,6 +24,7 @@ from typing import Iterable
 from ..errors import HierarchyError
 from ..hierarchy import Hierarchy
 from ..utils import HIERARCHY_DIR
+from .cue_table import read_table
 
 WORD_CLIP_LABELS = HIERARCHY_DIR / "lexicon" / "word_clips.tsv"
 WORD_CLIP_DIR = Path(os.environ.get("HLDEMO_WORD_CLIPS", "/usr/share/ktuberling/sounds"))  # apt-get install ktuberling-data
@@ -58,20 +59,12 @@ def load_word_labels(path: str | Path = WORD_CLIP_LABELS) -> dict[str, tuple[str
     """Word key -> accepted node ids (``()``: names nothing; None: left out).
 
     Raises:
-        HierarchyError: the file is missing or a row is malformed.
+        HLDemoError: the file is missing or a row is malformed.
     """
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise HierarchyError(f"cannot read the word clip labels {path}: {e}") from e
+    rows = read_table(path, "the word clip labels", ("a word key", "its accepted node ids, '-' or '?'"), most=2)
     labels: dict[str, tuple[str, ...] | None] = {}
-    for i, line in enumerate(lines, 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.split("\t")
-        if len(cols) != 2 or not cols[0] or not cols[1]:
-            raise HierarchyError(f"{path}:{i}: expected a word key and its accepted node ids, '-' or '?'")
-        labels[cols[0]] = None if cols[1] == "?" else () if cols[1] == "-" else tuple(cols[1].split("|"))
+    for key, accepted in rows:
+        labels[key] = None if accepted == "?" else () if accepted == "-" else tuple(accepted.split("|"))
     return labels
 
 

@@ -76,11 +76,13 @@ def main(argv=None) -> int:
                    help="real people's single words (ktuberling-data) instead of an espeak table")
     p.add_argument("--languages", default=",".join(WORD_CLIP_LANGUAGES), help="--words: languages (comma-separated)")
     p.add_argument("--latency", type=int, default=0, metavar="N",
-                   help="time the speech path on a 2 s clip (a spoken word padded with silence) N times")
+                   help="time the speech path on a 2 s clip (speech padded with silence) N times")
+    p.add_argument("--latency-clip", default=str(ROOT / "examples" / "speech" / "show_me_the_cat.wav"),
+                   help="the speech --latency pads to 2 s (default: %(default)s)")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
     if args.latency:
-        return latency(args.latency)
+        return latency(args.latency, Path(args.latency_clip))
     if args.words:
         return eval_words(args.words, args.languages.split(","), args.json)
 
@@ -137,9 +139,10 @@ def main(argv=None) -> int:
     return 0
 
 
-def latency(n: int, seconds: float = 2.0) -> int:
+def latency(n: int, speech: Path, seconds: float = 2.0) -> int:
     """Seconds of :meth:`CueMatcher.match_speech` (language detection, decoding, keyword scoring,
-    matching) on a clip of ``seconds``: the shipped "show me the cat" (1.3 s) padded with silence."""
+    matching) on a clip of ``seconds``: ``speech`` (e.g. the shipped "show me the cat", 1.3 s) padded
+    with silence."""
     import numpy as np
     import torch
 
@@ -148,7 +151,7 @@ def latency(n: int, seconds: float = 2.0) -> int:
     torch.set_num_threads(1)
     matcher = load_cue_matcher("curated")
     tiny, base = load_speech_model("tiny.en", device="cpu"), load_speech_model("base", device="cpu")
-    samples = load_audio(ROOT / "examples" / "speech" / "show_me_the_cat.wav").samples
+    samples = load_audio(speech).samples
     clip = np.zeros(int(seconds * TARGET_SAMPLE_RATE), np.float32)
     clip[:min(len(samples), len(clip))] = samples[:len(clip)]
     times = []

@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="a recorded cue (wav/ogg/flac/mp3): speech is transcribed and matched, a sound tagged; may repeat")
     p.add_argument("--speech-model", default=None, help="Whisper model name or path (default: tiny.en, offline)")
     p.add_argument("--english-only", action="store_true",
-                   help="don't fall back to Whisper base for German, French and Spanish speech")
+                   help="Whisper tiny.en alone: English speech only, no language detection by Whisper base")
     p.add_argument("--threshold", type=float, default=MATCH_THRESHOLD, help="embedding match threshold")
     p.add_argument("--table", action="append", default=[], metavar="TSV",
                    help="match a cue table (kind, cue, accepted node ids) and report its rate; may repeat")
@@ -75,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{'ok  ' if row['right'] else 'MISS'} {row['kind']:6} {row['cue']!r} -> {row['nodes']}"
                   + ("" if row["right"] else f" (wanted {'|'.join(row['accepted'])})"))
         kinds = ", ".join(f"{k} {v['right']}/{v['n']}" for k, v in report["by_kind"].items())
-        print(f"{path}: {report['right']}/{report['n']} right ({report['rate']:.1%}; {kinds})")
+        print(f"{path}: {report['right']}/{report['n']} right ({report['rate']:.1%}; {kinds}); "
+              f"{report['ms_p90']:.1f} ms per cue (p90)")
     results: list[CueResult] = []
     if args.audio:
         from .speech import DEFAULT_SPEECH_MODEL, MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models

@@ -3,8 +3,8 @@
 Each row of a cue table (``kind`` = espeak-ng voice = language) is spoken by espeak-ng and followed
 through the speech path of :meth:`hldemo.cues.CueMatcher.match_speech`, stage by stage:
 
-1. ``tiny``: Whisper tiny.en's transcript, and whether the matcher understood it (then base never
-   runs: a foreign clip "understood" by tiny.en is lost there);
+1. ``tiny``: Whisper tiny.en's transcript, and whether the matcher understood it (what an English-only
+   model alone makes of a foreign clip);
 2. ``det``: the rank (1 = likeliest) of the clip's true language in Whisper base's language
    detection among the fallback languages (de/fr/es), and its probability;
 3. ``base@true``: base decoding in the true language (task=transcribe): the raw text, the status of
@@ -223,21 +223,12 @@ def _language_probs(model, wav, languages) -> dict[str, float]:
 def _true_text_logprob(model, wav, language: str, text: str) -> float:
     """Whisper's mean log-probability of the cue's own text (best of its casings and end marks): when
     it is below that of what Whisper decodes, no search over texts can make Whisper choose the cue."""
-    import torch
-    import whisper
-    from whisper.tokenizer import get_tokenizer
+    from hldemo.cues.speech import transcribe_languages
 
-    from hldemo.cues.audio import load_audio
-    from hldemo.cues.speech import _sequence_logprob
-
-    tok = get_tokenizer(True, language=language, task="transcribe")
-    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(load_audio(wav).samples)),
-                                      n_mels=model.dims.n_mels)
-    with torch.no_grad():
-        features = model.encoder(mel[None])[0]
-        return max(_sequence_logprob(model, features, tok.sot_sequence_including_notimestamps, tok.encode(f" {v}{end}"),
-                                     tok.eot)
-                   for v in {text, text[:1].upper() + text[1:]} for end in ("", ".", "!"))
+    scorer = next(iter(transcribe_languages(model, wav, language=language))).scorer
+    if scorer is None:
+        return float("-inf")
+    return max(scorer.score([f" {v}{end}" for v in {text, text[:1].upper() + text[1:]} for end in ("", ".", "!")]))
 
 
 def _yn(x) -> str:
@@ -262,7 +253,7 @@ def _print_summary(rows: list[dict]) -> None:
     pct = lambda k: f"{k}/{n} = {k / max(1, n):.1%}"  # noqa: E731
     print("\n--- per stage ---")
     if rows and "tiny" in rows[0]:
-        print("tiny.en 'understood' a foreign clip (base never runs):", pct(sum(r["tiny"]["understood"] for r in rows)),
+        print("tiny.en alone 'understood' a foreign clip:", pct(sum(r["tiny"]["understood"] for r in rows)),
               " of which right:", sum(r["tiny"]["right"] for r in rows))
         print("true language ranked 1st by base (de/fr/es):", pct(sum(r["det"]["rank"] == 1 for r in rows)),
               "| in top 2:", pct(sum((r["det"]["rank"] or 9) <= 2 for r in rows)))

@@ -3,8 +3,8 @@
 Each row of a cue table (``kind`` = espeak-ng voice = language) is spoken by espeak-ng and followed
 through the speech path of :meth:`hldemo.cues.CueMatcher.match_speech`, stage by stage:
 
-1. ``tiny``: Whisper tiny.en's transcript, and whether the matcher understood it (then base never
-   runs: a foreign clip "understood" by tiny.en is lost there);
+1. ``tiny``: Whisper tiny.en's transcript, and whether the matcher understood it (what an English-only
+   model alone makes of a foreign clip);
 2. ``det``: the rank (1 = likeliest) of the clip's true language in Whisper base's language
    detection among the fallback languages (de/fr/es), and its probability;
 3. ``base@true``: base decoding in the true language (task=transcribe): the raw text, the status of
@@ -21,6 +21,12 @@ Usage::
     python scripts/eval_spoken_cues.py                       # tests/tables/languages.tsv
     python scripts/eval_spoken_cues.py --table T.tsv --json out.json
     python scripts/eval_spoken_cues.py --pipeline-only       # only the real result (faster)
+    python scripts/eval_spoken_cues.py --words dev           # real people's words (hldemo.cues.word_clips)
+    python scripts/eval_spoken_cues.py --words held_out --json out.json
+
+``--words ROLE`` runs the real people's recordings of :mod:`hldemo.cues.word_clips` (``dev``,
+``held_out`` or ``all``) through the demo's audio input and prints, per language, right / wrong category
+/ nothing for the words that name a category, and how many words that name nothing matched one.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from hldemo.cues.matcher import is_right, load_cue_matcher, load_cue_table  # noqa: E402
 from hldemo.cues.speech import CUE_LANGUAGES, load_speech_model, transcribe  # noqa: E402
+from hldemo.cues.word_clips import WORD_CLIP_DIR, WORD_CLIP_LANGUAGES, load_word_clips, summarise, verdict  # noqa: E402
 
 DEFAULT_TABLE = ROOT / "tests" / "tables" / "languages.tsv"
 ESPEAK_RATE = 130  # words per minute, as the test speaks them
@@ -65,8 +72,19 @@ def main(argv=None) -> int:
     p.add_argument("--negatives", action="store_true",
                    help="also run the animal sounds of examples/sounds (they must select nothing)")
     p.add_argument("--rate", type=int, default=ESPEAK_RATE, help="espeak-ng words per minute")
+    p.add_argument("--words", choices=("dev", "held_out", "all"), default=None,
+                   help="real people's single words (ktuberling-data) instead of an espeak table")
+    p.add_argument("--languages", default=",".join(WORD_CLIP_LANGUAGES), help="--words: languages (comma-separated)")
+    p.add_argument("--latency", type=int, default=0, metavar="N",
+                   help="time the speech path on a 2 s clip (speech padded with silence) N times")
+    p.add_argument("--latency-clip", default=str(ROOT / "examples" / "speech" / "show_me_the_cat.wav"),
+                   help="the speech --latency pads to 2 s (default: %(default)s)")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.latency:
+        return latency(args.latency, Path(args.latency_clip))
+    if args.words:
+        return eval_words(args.words, args.languages.split(","), args.json)
 
     matcher = load_cue_matcher("curated")
     tiny, base = load_speech_model("tiny.en", device="cpu"), load_speech_model("base", device="cpu")
@@ -121,6 +139,72 @@ def main(argv=None) -> int:
     return 0
 
 
+def latency(n: int, speech: Path, seconds: float = 2.0) -> int:
+    """Seconds of :meth:`CueMatcher.match_speech` (language detection, decoding, keyword scoring,
+    matching) on a clip of ``seconds``: ``speech`` (e.g. the shipped "show me the cat", 1.3 s) padded
+    with silence."""
+    import numpy as np
+    import torch
+
+    from hldemo.cues.audio import TARGET_SAMPLE_RATE, load_audio
+
+    torch.set_num_threads(1)
+    matcher = load_cue_matcher("curated")
+    tiny, base = load_speech_model("tiny.en", device="cpu"), load_speech_model("base", device="cpu")
+    samples = load_audio(speech).samples
+    clip = np.zeros(int(seconds * TARGET_SAMPLE_RATE), np.float32)
+    clip[:min(len(samples), len(clip))] = samples[:len(clip)]
+    times = []
+    for i in range(n + 1):
+        t0 = time.perf_counter()
+        r = matcher.match_speech((TARGET_SAMPLE_RATE, clip), tiny, multilingual=base)
+        if i:  # the first call warms up
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    print(f"spoken cue, {seconds:.1f} s clip ({r.transcript!r} -> {r.node_ids}), torch threads "
+          f"{torch.get_num_threads()}: median {times[len(times) // 2]:.2f} s, p90 {times[int(0.9 * (len(times) - 1))]:.2f} s, "
+          f"max {times[-1]:.2f} s over {n} runs")
+    return 0
+
+
+def eval_words(which: str, languages, json_out=None) -> int:
+    """Real people's words through the demo's audio input: per clip, then per role and language."""
+    import torch
+
+    torch.set_num_threads(1)
+    matcher = load_cue_matcher("curated")
+    tiny, base = load_speech_model("tiny.en", device="cpu"), load_speech_model("base", device="cpu")
+    clips = [c for c in load_word_clips(languages=languages, hierarchy=matcher.hierarchy)
+             if which == "all" or c.role == which]
+    if not clips:
+        sys.exit(f"no word clips under {WORD_CLIP_DIR}: apt-get install ktuberling-data (or set HLDEMO_WORD_CLIPS)")
+    rows = []
+    for c in clips:
+        t0 = time.perf_counter()
+        r = matcher.match_audio(c.path, tiny, multilingual=base)
+        seconds = time.perf_counter() - t0
+        v = verdict(c, r.node_ids, is_right(matcher, r, c.accepted))
+        rows.append({"role": c.role, "language": c.language, "key": c.key, "clip": c.path.name,
+                     "negative": c.negative, "accepted": list(c.accepted), "verdict": v, "nodes": r.node_ids,
+                     "transcript": r.transcript, "heard_language": getattr(r.speech, "language", None),
+                     "message": r.message, "notes": r.notes, "source": r.source, "seconds": seconds})
+        mark = ("NEG-MATCHED" if v != "nothing" else "neg-ok") if c.negative else v
+        print(f"{c.role:8} {c.language} {c.key:26} {mark:11} heard {r.transcript!r} ({rows[-1]['heard_language']})"
+              f" -> {r.node_ids} {seconds:.2f}s", flush=True)
+    print()
+    for role, by_lang in summarise(rows).items():
+        for lang, k in by_lang.items():
+            n = k["n"]
+            print(f"{role:8} {lang:3} right {k['right']}/{n} ({k['right'] / max(1, n):.0%})  wrong {k['wrong']}"
+                  f" ({k['wrong'] / max(1, n):.0%})  nothing {k['nothing']}  |  negatives matched "
+                  f"{k['negatives_matched']}/{k['negatives']} ({k['negatives_matched'] / max(1, k['negatives']):.0%})")
+    secs = sorted(r["seconds"] for r in rows)
+    print(f"seconds per clip: median {secs[len(secs) // 2]:.2f}, p90 {secs[int(0.9 * (len(secs) - 1))]:.2f}, max {secs[-1]:.2f}")
+    if json_out:
+        Path(json_out).write_text(json.dumps({"summary": summarise(rows), "rows": rows}, ensure_ascii=False, indent=1))
+    return 0
+
+
 def _language_probs(model, wav, languages) -> dict[str, float]:
     """Whisper's language probabilities for the clip, renormalised over ``languages``."""
     import torch
@@ -139,21 +223,12 @@ def _language_probs(model, wav, languages) -> dict[str, float]:
 def _true_text_logprob(model, wav, language: str, text: str) -> float:
     """Whisper's mean log-probability of the cue's own text (best of its casings and end marks): when
     it is below that of what Whisper decodes, no search over texts can make Whisper choose the cue."""
-    import torch
-    import whisper
-    from whisper.tokenizer import get_tokenizer
+    from hldemo.cues.speech import transcribe_languages
 
-    from hldemo.cues.audio import load_audio
-    from hldemo.cues.speech import _sequence_logprob
-
-    tok = get_tokenizer(True, language=language, task="transcribe")
-    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(load_audio(wav).samples)),
-                                      n_mels=model.dims.n_mels)
-    with torch.no_grad():
-        features = model.encoder(mel[None])[0]
-        return max(_sequence_logprob(model, features, tok.sot_sequence_including_notimestamps, tok.encode(f" {v}{end}"),
-                                     tok.eot)
-                   for v in {text, text[:1].upper() + text[1:]} for end in ("", ".", "!"))
+    scorer = next(iter(transcribe_languages(model, wav, language=language))).scorer
+    if scorer is None:
+        return float("-inf")
+    return max(scorer.score([f" {v}{end}" for v in {text, text[:1].upper() + text[1:]} for end in ("", ".", "!")]))
 
 
 def _yn(x) -> str:
@@ -178,7 +253,7 @@ def _print_summary(rows: list[dict]) -> None:
     pct = lambda k: f"{k}/{n} = {k / max(1, n):.1%}"  # noqa: E731
     print("\n--- per stage ---")
     if rows and "tiny" in rows[0]:
-        print("tiny.en 'understood' a foreign clip (base never runs):", pct(sum(r["tiny"]["understood"] for r in rows)),
+        print("tiny.en alone 'understood' a foreign clip:", pct(sum(r["tiny"]["understood"] for r in rows)),
               " of which right:", sum(r["tiny"]["right"] for r in rows))
         print("true language ranked 1st by base (de/fr/es):", pct(sum(r["det"]["rank"] == 1 for r in rows)),
               "| in top 2:", pct(sum((r["det"]["rank"] or 9) <= 2 for r in rows)))

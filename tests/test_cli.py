@@ -178,7 +178,7 @@ def _bad_variant(tmp_path: Path) -> Path:
     return path
 
 
-CLI_MAINS = {"hldemo.train": "hldemo.train.fit", "hldemo.cues": "hldemo.cues.matcher",  # python -m PACKAGE
+CLI_MAINS = {"hldemo.train": "hldemo.train.fit", "hldemo.cues": "hldemo.cues.cli",  # python -m PACKAGE
              "hldemo.demo": "hldemo.demo.engine"}  # runs its __main__, which calls this module's main
 BAD_ARGUMENTS = [
     ("hldemo.train", ["--images", "{empty}", "--out", "{tmp}/run"], "no photos to train on"),

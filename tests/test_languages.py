@@ -7,6 +7,7 @@ note there and are expected failures here.
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hldemo.cues.matcher import is_right, load_cue_table, run_cue_table
@@ -92,20 +93,18 @@ def test_word_lists_state_their_licence_and_load_cleanly(tmp_path):
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 
-from hldemo.cues.speech import Vocabulary, transcribe_languages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ESPEAK = shutil.which("espeak-ng")
-# scripts/eval_spoken_cues.py measures the whole table: 12/48 = 25.0 % right, 4/48 wrong selections
-# (before the vocabulary-held decoding: 8/48 right, 5 wrong), far below the 90 % aimed at: Whisper base
-# believes other texts more than espeak-ng's French. The test speaks every other row (8 per language,
-# ~2 min: each clip costs ~4 s on one core): measured 6/24 right, 3/24 wrong there with the torch sinc
-# resampler; 5/24 right, 3 wrong since recordings are resampled with scipy's resample_poly (issue 18: Whisper
-# base hears "Obst und Gemüse" as "Oh, spoons." after a resampling difference of ~1e-3; the YAMNet gate in
-# front of Whisper loses none of the 24). One clip of slack each for CPU float differences between machines.
+# The test speaks every other row (8 per language). With tiny.en first and base decoding held to the
+# cue vocabulary it measured 5/24 right, 3/24 wrong; since issue 17 (base detects the language of every
+# clip and decodes it freely in that language; misheard words are replaced only by words the audio
+# supports, tuned on real people's recordings, not on espeak) 2/24 right, 1/24 wrong: espeak-ng's short
+# foreign cues are mostly detected as English ("Katze" -> "Cuts.") and now say "not sure" instead of
+# being forced onto the word lists. One clip of slack each for CPU float differences between machines.
 SPOKEN_CUES = LANGUAGE_CUES[::2]
-SPOKEN_FLOOR = 4 / 24
-SPOKEN_MAX_WRONG = 4
+SPOKEN_FLOOR = 1 / 24
+SPOKEN_MAX_WRONG = 2
 
 
 def _speak(case, path):
@@ -134,11 +133,12 @@ def test_spoken_german_example_clip(cue_matcher, whisper_tiny, whisper_base):
     assert r.speech.language == "de" and r.speech.understood and "katze" in r.transcript.lower()
 
 
-def test_english_speech_stays_with_tiny_en(cue_matcher, whisper_tiny, whisper_base):
+def test_english_speech_is_detected_as_english(cue_matcher, whisper_tiny, whisper_base):
+    """Whisper base decides the language of every clip first (issue 17), English included."""
     r = cue_matcher.match_audio(ROOT / "examples" / "speech" / "show_me_the_cat.wav", whisper_tiny,
                                 multilingual=whisper_base)
     assert r.node_ids == ["domestic_cat"] and r.speech.language == "en"
-    assert r.speech.language_probability is None  # tiny.en answered: base never ran
+    assert r.speech.language_probability > 0.5 and any(n.startswith("speech: language 'en'") for n in r.notes)
 
 
 def test_spoken_language_table(cue_matcher, spoken_table):
@@ -157,37 +157,127 @@ def test_spoken_cues_read_as_their_language(cue_matcher, spoken_table):
     for case, r in spoken_table:
         if is_right(cue_matcher, r, case.accepted):
             assert r.speech.language == case.kind and r.language in (case.kind, "en"), (case, r.transcript)
-            assert r.speech.language_probability is not None and any("vocabulary" in n for n in r.speech.notes)
+            assert r.speech.language_probability is not None
 
 
-def test_vocabulary_allows_only_its_words():
-    v = Vocabulary(["zeig", "mir", "das", "pferd", "vogel", "l", "avion", "muestrame", "el", "caballo"])
-    assert v.allows(" Zeig mir das Pferd.", complete=True) and v.allows("Vögel!", complete=True)
-    assert v.allows("l'avion", complete=True) and v.allows("¡Muéstrame el caballo!", complete=True)
-    assert v.allows(" Zeig mir das Pf") and not v.allows(" Zeig mir das Pf", complete=True)
-    assert not v.allows("Ciao !") and not v.allows("Zeig mich") and not v.allows("", complete=True)
-    assert not v.allows("Pferd\u0bcd\u0b82")  # only Latin accents are ignored, not any combining mark
-    assert v.allows(" ¡") and not v.allows(" ....")  # no text of punctuation alone
+# --- issue 17: the language first, and only words the audio supports -----------------------------
+def test_a_foreign_word_is_not_read_as_english_words(cue_matcher, whisper_tiny, whisper_base):
+    """tiny.en alone hears espeak's "die Katze" as English words; the language-first path hears German
+    and maps it to the cat."""
+    from hldemo.cues.speech import transcribe
+
+    clip = ROOT / "examples" / "speech" / "die_katze.wav"
+    english = transcribe(whisper_tiny, clip)
+    assert "katze" not in english.raw_text.lower()  # what the English-only model makes of it
+    r = cue_matcher.match_audio(clip, whisper_tiny, multilingual=whisper_base)
+    assert r.speech.language == "de" and "katze" in r.transcript.lower()
+    assert r.node_ids == ["domestic_cat"] and r.language == "de"
 
 
-def test_spoken_forms_cover_what_the_translator_reads():
-    tr = load_translator()
-    for lang, words in {"de": ["katze", "vögel", "pferde", "zeig"], "fr": ["oiseaux", "chevaux", "montre", "moi", "l"],
-                        "es": ["pájaros", "muéstrame", "caballos"]}.items():
-        vocabulary = Vocabulary(tr.spoken_forms(lang))
-        for word in words:
-            assert vocabulary.allows(word, complete=True), (lang, word)
-            assert tr.lookup(lang, word) or word in ("l",), (lang, word)
+@pytest.mark.parametrize("voice,word,accepted", [("fr", "parapluie", "n04507155"), ("de", "Regenschirm", "n04507155"),
+                                                  ("de", "Kamel", "camels_and_llamas")])
+def test_a_misheard_foreign_word_selects_nothing_wrong(cue_matcher, whisper_tiny, whisper_base, tmp_path,
+                                                       voice, word, accepted):
+    """espeak-ng's single foreign words are hard for Whisper base ("parapluie" is 92 % English to it,
+    "Mama, please."): the result is the right category or "not sure", never English words' guess."""
+    if ESPEAK is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    path = tmp_path / "word.wav"
+    subprocess.run([ESPEAK, "-v", voice, "-s", "130", "-w", str(path), word], check=True, capture_output=True,
+                   timeout=60)
+    r = cue_matcher.match_audio(path, whisper_tiny, multilingual=whisper_base)
+    assert r.source == "speech"
+    assert not r.node_ids or is_right(cue_matcher, r, (accepted,)), (r.transcript, r.node_ids, r.notes)
+    if not r.understood:
+        assert "full model" in r.message
 
 
-def test_constrained_decoding_spells_vocabulary_words(whisper_base):
-    """Decoding held to a vocabulary spells its words, scored by the model without the constraint
-    (a forced text must not look confident)."""
-    vocabulary = Vocabulary(["die", "der", "katze", "hund"])
-    held = next(transcribe_languages(whisper_base, ROOT / "examples" / "speech" / "die_katze.wav",
-                                     language="de", vocabularies={"de": vocabulary}))
-    assert vocabulary.allows(held.raw_text, complete=True) and "katze" in held.raw_text.lower()
-    assert any("vocabulary" in n for n in held.notes) and held.understood
-    english = next(transcribe_languages(whisper_base, ROOT / "examples" / "speech" / "show_me_the_cat.wav",
-                                        language="de", vocabularies={"de": vocabulary}))
-    assert not english.understood  # "show me the cat" held to four German words: nothing usable
+def test_a_repair_needs_the_audio(cue_matcher, whisper_tiny, whisper_base, tmp_path):
+    """Typed "ouch" is repaired to "couch"; spoken, the audio does not support "couch" (its mean
+    log-prob is far below the transcript's), so the result says what was heard and selects nothing."""
+    if ESPEAK is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    typed = cue_matcher.match("ouch")
+    assert typed.understood and "'ouch' read as 'couch'" in typed.matches[0].reason
+    path = tmp_path / "ouch.wav"
+    subprocess.run([ESPEAK, "-v", "en", "-s", "130", "-w", str(path), "ouch"], check=True, capture_output=True,
+                   timeout=60)
+    r = cue_matcher.match_audio(path, whisper_tiny, multilingual=whisper_base)
+    assert r.source == "speech" and r.heard and not r.understood and r.categories == []
+    assert r.message.startswith("Not sure: I heard") and "ouch" in r.message.lower()
+    assert any("'couch'" in n and "does not support" in n for n in r.notes), r.notes
+
+
+def test_keyword_scores_are_whispers_own(whisper_base):
+    """The batched teacher-forced scores equal one-by-one scores, and the audio prefers what was said."""
+    from hldemo.cues.speech import transcribe_languages
+
+    t = next(transcribe_languages(whisper_base, ROOT / "examples" / "speech" / "show_me_the_cat.wav", language="en"))
+    texts = [t.raw_text, " Show me the dog.", " Zeig mir die Katze."]
+    batch = t.scorer.score(texts)
+    single = [t.scorer.score([x])[0] for x in texts]
+    assert np.allclose(batch, single, atol=1e-3)
+    assert batch[0] > batch[1] + 0.5 and batch[0] > batch[2] + 0.5
+    assert abs(batch[0] - t.avg_logprob) < 0.3  # Whisper's own avg_logprob (its decoding filters aside)
+
+
+def test_restyle_and_nearest_entries():
+    from hldemo.cues.keywords import nearest_entries, restyle
+
+    assert restyle(" Shoo.", ("shoo",), "school") == " School."
+    assert restyle(" Egen Schirm.", ("egen", "schirm"), "regenschirm") == " Regenschirm."
+    assert restyle("Une fise !", ("fise",), "fusée") == "Une fusée !"
+    assert set(nearest_entries("shoo", ["school", "shoe", "cat"])) == {"shoe", "school"}
+    assert nearest_entries("xyz", ["school", "shoe"]) == []
+
+
+# --- real people's words (ktuberling-data) and words that name nothing -------------------------------
+from hldemo.cues.cue_table import load_negative_words  # noqa: E402
+from hldemo.cues.word_clips import WORD_CLIP_DIR, load_word_clips, load_word_labels, role  # noqa: E402
+
+needs_word_clips = pytest.mark.skipif(not (WORD_CLIP_DIR / "fr.soundtheme").is_file(),
+                                      reason=f"no word clips in {WORD_CLIP_DIR} (apt-get install ktuberling-data)")
+
+
+def test_word_clip_labels_name_real_nodes(curated):
+    labels = load_word_labels()
+    for key, accepted in labels.items():
+        for node in accepted or ():
+            assert node in curated, (key, node)
+    assert role("umbrella") == role("umbrella") and {role(k) for k in labels} == {"dev", "held_out"}
+    assert sum(v == () for v in labels.values()) >= 40 and sum(bool(v) for v in labels.values()) >= 50
+
+
+@needs_word_clips
+def test_word_clips_split_by_word(curated):
+    clips = load_word_clips(hierarchy=curated)
+    assert {c.language for c in clips} >= {"en", "de", "fr"}
+    by_key = {}
+    for c in clips:
+        by_key.setdefault(c.key, set()).add(c.role)
+    assert all(len(roles) == 1 for roles in by_key.values())  # a word and its translations: one side
+
+
+@needs_word_clips
+@pytest.mark.parametrize("clip,accepted", [("fr/tv_guitare.wav", "string_instruments"),
+                                           ("fr/robot_fusee.wav", "missiles_and_blades")])
+def test_a_misheard_word_the_audio_supports(cue_matcher, whisper_tiny, whisper_base, clip, accepted):
+    """A real speaker's "une guitare" is decoded "Une vitage !": the nearest French word the audio
+    supports as well as the transcript ("guitare") is taken, and says so."""
+    r = cue_matcher.match_audio(WORD_CLIP_DIR / clip, whisper_tiny, multilingual=whisper_base)
+    assert r.speech.language == "fr" and is_right(cue_matcher, r, (accepted,)), (r.transcript, r.notes)
+    assert any("the audio supports" in n for n in r.notes), r.notes
+
+
+def test_words_that_name_nothing_match_nothing(cue_matcher):
+    """Typed words that name no category (hierarchies/lexicon/negative_words.txt): after calibrating the
+    one-word threshold on the dev half (scripts/calibrate_cue_threshold.py), three match by similarity
+    ("arm" ~ arms, "Käse" read as "k se" ~ kart, "étoile" read as "toilet"); those matched by a name come
+    from the word lists ("Angel" = fishing rod), which no threshold changes. Measured: 8/61 dev (2 by
+    similarity), 7/64 held out (1)."""
+    words = load_negative_words()
+    matched = [(w.word, r.node_ids, [m.reason for m in r.matches]) for w in words for r in [cue_matcher.match(w.word)]
+               if r.node_ids]
+    by_similarity = [m for m in matched if any("similar to" in x for x in m[2])]
+    assert len(by_similarity) <= 3, by_similarity
+    assert len(matched) <= 0.15 * len(words), matched

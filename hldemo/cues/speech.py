@@ -23,10 +23,9 @@ import logging
 import re
 import threading
 import time
-import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Sequence
 
 from ..errors import AudioError, CheckpointError
 from ..utils import clip_text, error_line, limit_torch_threads
@@ -47,6 +46,10 @@ LOGPROB_THRESHOLD = -1.0
 COMPRESSION_RATIO_THRESHOLD = 2.4  # repetitive output ("oh, oh, oh, oh")
 MIN_REPEATS = 3  # a stock phrase this often in a row is a loop (' Oh, oh, oh.')
 MAX_REPEATS = 6  # any phrase this often in a row is a loop (a person may say 'meow meow meow')
+# A spoken cue (hldemo.cues.spoken): a few words, decoded in the detected language only.
+SHORT_MAX_TOKENS = 24  # a cue is a few words, and a wrong language decodes garbage up to the cap
+SHORT_LOGPROB = -1.5  # base's right transcripts of short foreign cues lie between -0.3 and -1.5 (Whisper's
+#                       usual -1.0 rejects 'Katze.', 'Einer Kuh.')
 
 # Output Whisper is known to produce for non-speech (animal sounds, noise, music, silence).
 HALLUCINATIONS = frozenset({
@@ -61,18 +64,6 @@ _INTERJECTION = re.compile(  # after collapsing elongations ("haaaa" -> "ha"): o
 _ELONGATION = re.compile(r"(.)\1{2,}")
 _BRACKETED = re.compile(r"[\[(*♪]+\s*([^\])*♪]*)\s*[\])*♪]+")
 _WORD = re.compile(r"[a-z0-9']+")
-
-# Vocabulary-constrained decoding (see Vocabulary): beam search whose beams may only spell words of
-# a list. Whisper base hears espeak's "le chat" as "Ciao !" when free; constrained, the words it can
-# choose from are the cue matcher's.
-CONSTRAINED_BEAM = 2  # beams of a constrained decoding: 5 beams got the same 12 of the 48 espeak cues of
-#                        languages.tsv right, at ~4x the time
-CONSTRAINED_TOP_K = 512  # per step, the likeliest tokens checked against the vocabulary (all others
-#                          are dropped: checking all 51 865 each step costs ~0.5 s a beam on a CPU)
-MAX_LEADING_MARKS = 2  # punctuation a constrained text may start with ("¡", "...")
-_ASCII_SEPARATORS = tuple(c.encode() for c in " .,!?;:\"'()-")
-_SEPARATORS = re.compile(r"[\s.,!?;:¿¡\"'’()\-]+")  # between words ("montre-moi", "l'avion")
-
 
 def _alignment_heads(model, config: Path | None) -> None:
     """Set the model's alignment heads from a CTranslate2 config.json (for word timestamps)."""
@@ -155,118 +146,6 @@ def load_speech_model(name_or_path: str | Path = DEFAULT_SPEECH_MODEL, device: s
 
 
 # --- transcription -------------------------------------------------------------------------------
-def _fold(text: str) -> str:
-    """Lower case without accents ("Vögel" -> "vogel"): how a vocabulary compares words."""
-    # only the Latin accents go (U+0300-U+036F): other marks stay and match no word ("Mutter" + Tamil signs)
-    return "".join(c for c in unicodedata.normalize("NFD", text.casefold()) if not "\u0300" <= c <= "\u036f")
-
-
-class Vocabulary:
-    """The texts a constrained decoding may produce: words of a list, separated by spaces or punctuation.
-
-    Words compare without case or accents, so Whisper may write "Vögel" or "vogel", "Muéstrame" or
-    "muestrame" for a listed form.
-
-    Args:
-        words: the allowed word forms (inflected forms must be listed too).
-    """
-
-    def __init__(self, words: Iterable[str]):
-        self.words = frozenset(w for w in (_fold(x) for x in words) if w and not _SEPARATORS.search(w))
-        self.prefixes = frozenset(w[:i] for w in self.words for i in range(1, len(w) + 1))
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def allows(self, text: str, complete: bool = False) -> bool:
-        """True when ``text`` is (``complete``) or may still become a sequence of allowed words."""
-        *done, last = _SEPARATORS.split(_fold(text))
-        if any(w and w not in self.words for w in done):
-            return False
-        if not any(done + [last]) and len(text.strip()) > MAX_LEADING_MARKS:
-            return False  # punctuation alone ("...."): a forced text must not loop on it
-        if complete:
-            return (last == "" or last in self.words) and any(done + [last])
-        return last == "" or last in self.prefixes
-
-
-_TOKEN_TEXTS: dict[int, list[bytes]] = {}
-
-
-def _token_bytes(tokenizer) -> list[bytes]:
-    """The bytes of each text token (special tokens: empty), computed once per tokenizer encoding."""
-    key = id(tokenizer.encoding)
-    if key not in _TOKEN_TEXTS:
-        enc = tokenizer.encoding
-        _TOKEN_TEXTS[key] = [enc.decode_single_token_bytes(t) for t in range(tokenizer.eot)]
-    return _TOKEN_TEXTS[key]
-
-
-def _utf8_prefix(data: bytes) -> str | None:
-    """The text of ``data``, whose last character may be incomplete (a token can end inside a UTF-8
-    character: that character is left out); None when ``data`` is not UTF-8."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        if e.end == len(data) and e.reason == "unexpected end of data":
-            return data[:e.start].decode("utf-8", errors="replace")  # the first error was the last one
-        return None
-
-
-def _vocabulary_filter(tokenizer, vocabulary: Vocabulary, sample_begin: int, top_k: int = CONSTRAINED_TOP_K):
-    """A whisper ``LogitFilter`` that keeps only tokens continuing an allowed text (see :class:`Vocabulary`)."""
-    import torch
-    from whisper.decoding import LogitFilter
-
-    texts, eot = _token_bytes(tokenizer), tokenizer.eot
-
-    class VocabularyFilter(LogitFilter):
-        def apply(self, logits, tokens):
-            keep = torch.zeros_like(logits, dtype=torch.bool)
-            for i, row in enumerate(tokens.tolist()):
-                so_far = b"".join(texts[t] for t in row[sample_begin:] if t < eot)
-                done = so_far.decode("utf-8", errors="replace")
-                keep[i, eot] = "\ufffd" not in done and vocabulary.allows(done, complete=True)
-                # the words before the last separator were checked at earlier steps: check the rest
-                tail = so_far[max(so_far.rfind(c) for c in _ASCII_SEPARATORS) + 1:]
-                for t in torch.topk(logits[i, :eot], top_k).indices.tolist():
-                    text = _utf8_prefix(tail + texts[t])
-                    if text is not None and vocabulary.allows(text):
-                        keep[i, t] = True
-                if not keep[i].any():  # a dead end: the text stops here (and is no vocabulary text)
-                    keep[i, eot] = True
-            logits.masked_fill_(~keep, -float("inf"))
-
-    return VocabularyFilter()
-
-
-def _sequence_logprob(model, features, initial_tokens: Sequence[int], tokens: Sequence[int], eot: int) -> float:
-    """Whisper's own mean log-probability of ``tokens`` + end-of-text (as ``avg_logprob``), without
-    any filter: a constrained decoding renormalises over the allowed tokens, which hides how little
-    the model believes a forced text."""
-    import torch
-
-    seq = torch.tensor([list(initial_tokens) + list(tokens) + [eot]], device=features.device)
-    logp = model.decoder(seq[:, :-1], features[None]).float().log_softmax(-1)[0]
-    start = len(initial_tokens) - 1
-    targets = seq[0, start + 1:]
-    return float(logp[torch.arange(start, seq.shape[1] - 1), targets].sum()) / (len(tokens) + 1)
-
-
-def _decode(model, features, options, vocabulary: Vocabulary | None):
-    """One decoding; with a ``vocabulary``, beam search restricted to it and scored without it."""
-    import whisper
-    from whisper.decoding import DecodingTask
-
-    if vocabulary is None:
-        return whisper.decode(model, features, options)
-    task = DecodingTask(model, options)
-    task.logit_filters.append(_vocabulary_filter(task.tokenizer, vocabulary, task.sample_begin))
-    result = task.run(features[None])[0]
-    return replace(result, avg_logprob=_sequence_logprob(model, features, task.initial_tokens, result.tokens,
-                                                         task.tokenizer.eot))
-
-
 @dataclass
 class Transcript:
     """What was said, or why nothing usable was heard.
@@ -285,6 +164,8 @@ class Transcript:
         language_probability: the detected language's probability among the languages allowed
             (None when the language was given or the model is English-only).
         notes: further messages (audio cut at 30 s, tokens capped...).
+        scorer: a :class:`hldemo.cues.keywords.KeywordScorer` on the clip's encoder output in
+            ``language`` (None when nothing was decoded): how much the audio supports other texts.
     """
 
     text: str = ""
@@ -300,14 +181,24 @@ class Transcript:
     compression_ratio: float | None = None
     language_probability: float | None = None
     notes: list[str] = field(default_factory=list)
+    scorer: object = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
-        """JSON-serialisable dict."""
-        return asdict(self)
+        """JSON-serialisable dict (without the scorer)."""
+        out = asdict(replace(self, scorer=None))
+        del out["scorer"]
+        return out
 
 
 def _normalise(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold().replace("’", "'")))
+
+
+def is_filler(word: str) -> bool:
+    """True for a word that carries no content in a transcript ("uh", "hmm", "oh"): an interjection or
+    one of Whisper's stock non-speech words."""
+    word = _ELONGATION.sub(r"\1", word.casefold())
+    return word in HALLUCINATIONS or bool(_INTERJECTION.match(word))
 
 
 def hallucination_reason(text: str) -> str | None:
@@ -369,25 +260,22 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
 def transcribe_languages(model, audio: AudioSource, *, language: str | None = None, task: str = "transcribe",
                          max_tokens: int = MAX_TOKENS, threads: int | None = SPEECH_THREADS,
                          languages: Sequence[str] = CUE_LANGUAGES, tries: int = 1,
-                         vocabularies: Mapping[str, Vocabulary] | None = None,
                          logprob_threshold: float = LOGPROB_THRESHOLD):
     """Transcripts of one clip in its most likely languages, best first (a generator).
 
     The audio is encoded once; a multilingual model's language detection is restricted to
-    ``languages`` and the clip is decoded in up to ``tries`` of them, in order of probability, so a
-    caller can take the first transcript it understands (espeak's "Katze" is 41 % English to Whisper
-    base). An English-only model, a given ``language`` or an unusable clip yields one transcript.
+    ``languages`` and the clip is decoded in up to ``tries`` of them, in order of probability. An
+    English-only model, a given ``language`` or an unusable clip yields one transcript. Each
+    transcript carries a :class:`hldemo.cues.keywords.KeywordScorer` on the clip's encoder output.
 
     Args:
-        vocabularies: language -> :class:`Vocabulary`; in a language listed here the decoding is a
-            beam search held to the vocabulary (a note says so), its ``avg_logprob`` is the model's
-            own, unconstrained belief in that text, and a text that is no sequence of listed words
-            (a dead end) is "low confidence".
         logprob_threshold: mean log-probability below which a transcript is "low confidence".
         Others: as for :func:`transcribe`.
     """
     import torch
     import whisper
+
+    from .keywords import KeywordScorer
 
     t0 = time.perf_counter()
     try:
@@ -424,31 +312,27 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
         return
     candidates = [language] if language is not None else list(probs)[:max(1, tries)]
     for lang in candidates:
-        vocabulary = (vocabularies or {}).get(lang) if multilingual and task == "transcribe" else None
         options = whisper.DecodingOptions(task=task, language=lang, temperature=0.0, sample_len=max_tokens,
-                                          without_timestamps=True, fp16=device.type == "cuda",
-                                          beam_size=CONSTRAINED_BEAM if vocabulary else None)
+                                          without_timestamps=True, fp16=device.type == "cuda")
         try:
             # one decode at a time: whisper's key/value cache hooks live on the shared model
             with _DECODE_LOCK, limit_torch_threads(cpu_threads), torch.no_grad():
-                result = _decode(model, features, options, vocabulary)
+                result = whisper.decode(model, features, options)
         except Exception as e:
             log.exception("Whisper decoding failed")
             yield Transcript(status="error", message=f"Speech recognition failed: {error_line(e)}",
                              seconds=time.perf_counter() - t0, **base)
             return
         seconds = time.perf_counter() - t0  # cumulative: what this transcript cost, encoding included
-        extra = [f"decoded with the {len(vocabulary)} word forms of the cue vocabulary"] if vocabulary else []
-        out = _checked(result, max_tokens, seconds, dict(base, notes=list(notes) + extra), logprob_threshold,
-                       vocabulary)
+        out = _checked(result, max_tokens, seconds, dict(base, notes=list(notes)), logprob_threshold)
         out.language_probability = probs.get(lang)
+        out.scorer = KeywordScorer(model, features, lang, threads=cpu_threads, lock=_DECODE_LOCK)
         yield out
 
 
-def _checked(result, max_tokens: int, seconds: float, base: dict, logprob_threshold: float = LOGPROB_THRESHOLD,
-             vocabulary: Vocabulary | None = None) -> Transcript:
-    """A decoding result as a :class:`Transcript`, with the no-speech and hallucination checks (and,
-    for a decoding held to a ``vocabulary``, that it ended on listed words)."""
+def _checked(result, max_tokens: int, seconds: float, base: dict,
+             logprob_threshold: float = LOGPROB_THRESHOLD) -> Transcript:
+    """A decoding result as a :class:`Transcript`, with the no-speech and hallucination checks."""
     raw = result.text.strip()
     stats = dict(raw_text=raw, language=result.language, avg_logprob=float(result.avg_logprob),
                  no_speech_prob=float(result.no_speech_prob), compression_ratio=float(result.compression_ratio))
@@ -463,8 +347,6 @@ def _checked(result, max_tokens: int, seconds: float, base: dict, logprob_thresh
         status, why = "hallucination", f"repetitive output (compression ratio {result.compression_ratio:.1f})"
     elif result.avg_logprob < logprob_threshold:
         status, why = "low_confidence", f"low confidence (mean log-prob {result.avg_logprob:.2f})"
-    elif vocabulary is not None and not vocabulary.allows(raw, complete=True):
-        status, why = "low_confidence", "no words of the cue vocabulary heard clearly"
     if status != "ok":
         heard = f" (heard {clip_text(raw)!r})" if raw else ""
         return Transcript(status=status, message=f"No speech understood: {why}{heard}.", seconds=seconds,

@@ -45,16 +45,9 @@ MIN_INFLECTED = 4  # shorter words are looked up as they are ("a" is not German 
 _UMLAUT = str.maketrans("äöü", "aou")
 _CLITICS = {"fr": ("moi", "toi", "nous", "vous", "le", "la", "les", "lui", "leur"),
             "es": ("me", "nos", "lo", "la", "los", "las", "le", "les")}
-_ELISIONS = {"fr": ("l", "d", "j", "m", "n", "s", "t", "c", "qu")}  # "l'avion", "qu'il"
 _CLITIC = re.compile(rf"^(?P<verb>[^\W\d_]+?)(?:-(?P<fr>{'|'.join(_CLITICS['fr'])})|"
                      rf"(?P<es>{'|'.join(_CLITICS['es'])}))$")
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?(?:-[^\W\d_]+)*|\d+|[^\w\s]")
-
-
-def _diphthong(stem: str, vowel: str, diphthong: str) -> str:
-    """A Spanish stem with its last ``vowel`` before the ending made a diphthong ("mostra" -> "muestra")."""
-    i = stem[:-1].rfind(vowel)
-    return stem if i < 0 else stem[:i] + diphthong + stem[i + 1:]
 
 
 def _plain(word: str) -> str:
@@ -136,33 +129,15 @@ class Translator:
                         return table[key]
         return ()
 
-    def spoken_forms(self, lang: str) -> frozenset[str]:
-        """The word forms :meth:`lookup` reads in ``lang``: each listed word, its inflections (the
-        inverse of :data:`_INFLECTIONS`), French clitic pronouns and elisions ("montre-moi",
-        "l'avion") and Spanish imperatives with clitics ("muéstrame"). Umlauts and accents are left
-        out: whoever compares these forms ignores them (:class:`hldemo.cues.speech.Vocabulary`)."""
-        forms = set(_CLITICS.get(lang, ())) | set(_ELISIONS.get(lang, ()))
-        for word in self.lists.get(lang, {}):
-            for strip, add in _INFLECTIONS.get(lang, (("", ""),)):
-                if add and not word.endswith(add):
-                    continue
-                form = (word[: -len(add)] if add else word) + strip
-                if (strip or add) and len(form) < MIN_INFLECTED:
-                    continue
-                forms.add(form)
-            if lang == "es" and len(word) > 2 and word.endswith(("ar", "er")):  # mostrar -> muestra(me)
-                stem = _plain(word[:-1])
-                for imperative in {stem, _diphthong(stem, "o", "ue"), _diphthong(stem, "e", "ie")}:
-                    forms.update([imperative] + [imperative + c for c in _CLITICS["es"]])
-        return frozenset(forms)
-
-    def translate(self, text: str, english: Callable[[str], bool] | Iterable[str]) -> Translation | None:
+    def translate(self, text: str, english: Callable[[str], bool] | Iterable[str],
+                  languages: Iterable[str] = tuple(LANGUAGES)) -> Translation | None:
         """Read ``text`` as German, French or Spanish, or None when it reads as English.
 
         Args:
             text: the cleaned cue.
             english: a predicate (or a set) telling whether a lower-case word is English the matcher
                 knows (a hierarchy name or a grammar word).
+            languages: the languages it may be read as (a spoken cue's: the one Whisper heard).
         """
         known = english if callable(english) else set(english).__contains__
         tokens = _TOKEN.findall(text.casefold().replace("’", "'"))
@@ -172,7 +147,7 @@ class Translator:
         is_english = [bool(known(w)) for w in words]
         n_english = sum(is_english)
         best, best_hits = None, 0
-        for lang in LANGUAGES:  # evidence: listed words that are not also English ("a", "train")
+        for lang in (x for x in LANGUAGES if x in set(languages)):  # evidence: listed words that are not also English ("a", "train")
             # listed: an English word counts only when its translation differs ("papillon", not "a")
             listed = [bool(tr) and (not en or w not in tr) for w, en in zip(words, is_english)
                       for tr in [self.lookup(lang, w)]]

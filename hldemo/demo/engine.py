@@ -257,8 +257,8 @@ class DemoEngine:
 
     def _hear(self, audio: object) -> CueResult:
         """A recorded cue: YAMNet tells speech from sounds (:meth:`CueMatcher.match_audio`); speech goes to
-        Whisper tiny.en first and, when the cue matcher understands nothing in it, to Whisper base (loaded
-        on first use) for German, French or Spanish speech."""
+        Whisper base (loaded on first use), which decides the language first (:mod:`hldemo.cues.spoken`);
+        without it, Whisper tiny.en hears English only."""
         from ..cues.speech import MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models, transcribe
 
         if self.matcher is None:

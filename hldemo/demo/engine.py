@@ -257,8 +257,9 @@ class DemoEngine:
 
     def _hear(self, audio: object) -> CueResult:
         """A recorded cue: YAMNet tells speech from sounds (:meth:`CueMatcher.match_audio`); speech goes to
-        Whisper base (loaded on first use), which decides the language first (:mod:`hldemo.cues.spoken`);
-        without it, Whisper tiny.en hears English only."""
+        Whisper base (loaded on first use), which decides the language first (:mod:`hldemo.cues.spoken`;
+        tiny.en reads again an English clip whose base reading names nothing); without base, Whisper
+        tiny.en hears English only."""
         from ..cues.speech import MULTILINGUAL_SPEECH_MODEL, load_speech_model, offline_models, transcribe
 
         if self.matcher is None:

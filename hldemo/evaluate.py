@@ -121,7 +121,7 @@ def extract(model, teacher, files, batch: int = BATCH, progress: bool = False):
         x = torch.stack([tf(load_image(f)) for f in files[i:i + batch]]).to(weight.device, weight.dtype)
         f = model.trunk(x.contiguous(memory_format=torch.channels_last))
         feats.append(f.contiguous())
-        t_logits.append(tail(f.float()) if tail is not None else teacher(x.float()))
+        t_logits.append(tail(model.trunk.split_features(f).float()) if tail is not None else teacher(x.float()))
         pooled.append(model.head.pooled_level1(f))
         if progress:
             print(f"\r{min(i + batch, len(files))}/{len(files)} photos", end="", file=sys.stderr, flush=True)

@@ -96,3 +96,33 @@ def test_merged_head_is_exact_and_other_groups_stay_the_teacher(teacher, photo_f
     assert (nhl[:, rest] - whole[:, rest]).abs().max() < 1e-3
     narrow = [i for i, w in enumerate(model.categories) if w in food]
     assert 0 < (nhl[:, narrow] - whole[:, narrow]).abs().max() < 10  # pruned, not broken
+
+
+def test_tapped_branches_are_refitted_from_the_tap(teacher, photo_batch):
+    """A branch that leaves the trunk at a tap (issue #20: the cheap experts skip stage 5's last blocks)
+    starts as the teacher's later blocks refitted by least squares to the teacher's outputs from the
+    tap's maps: closer to the teacher's logits than the plain copy fed the tap, while every other
+    group stays the teacher exactly."""
+    import copy
+
+    config = get_config("nhl_lite0")
+    config["branch_overrides"] = [{"level": 1, "nodes": ["carnivores"], "tap": "blocks.5.1",
+                                   "ops": copy.deepcopy(config["levels"][0])}]
+    model = build_nhl(config, teacher=teacher).eval()
+    x = photo_batch[0]
+    with torch.inference_mode():
+        features = model.trunk(torch.cat([x, x.flip(-1)])).contiguous()
+    init_from_teacher(model, teacher, features)
+    exact = build_nhl(_config(1152), teacher=teacher).eval()
+    init_from_teacher(exact, teacher, model.trunk.split_features(features))
+    plain = build_nhl(config, teacher=teacher).eval()
+    plain.head.load_branches(exact.head)  # the teacher's own stage 6 + conv_head, fed the tap
+    with torch.inference_mode():
+        nhl, copied, whole = model(x), plain(x), teacher(x)
+    cats = set(model.hierarchy.nodes["carnivores"].categories)
+    own = [i for i, w in enumerate(model.categories) if w in cats]
+    rest = [i for i, w in enumerate(model.categories) if w not in cats]
+    assert (nhl[:, rest] - whole[:, rest]).abs().max() < 1e-3
+    refit_error = (nhl[:, own] - whole[:, own]).pow(2).mean()
+    copy_error = (copied[:, own] - whole[:, own]).pow(2).mean()
+    assert 0 < refit_error < copy_error

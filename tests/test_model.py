@@ -226,7 +226,8 @@ def test_head_from_pooled_level1_equals_the_full_pass(nhl_random):
 
 
 def _ragged_config() -> dict:
-    """The default variant with level-1 branches of three shapes: other depths, widths and outputs."""
+    """The default variant with level-1 branches of four shapes: other depths, widths and outputs,
+    and branches that leave the trunk at a tap inside stage 5 (skipping its last two blocks)."""
     config = get_config("nhl_lite0")
     config["branch_overrides"] = [
         {"level": 1, "nodes": ["carnivores"], "ops": [
@@ -234,7 +235,10 @@ def _ragged_config() -> dict:
             {"type": "pointwise", "out": 512}]},
         {"level": 1, "nodes": ["primates", "food"], "ops": [
             {"type": "mbconv", "depth": 1, "hidden": 128, "out": 320, "kernel": 3, "stride": 1},
-            {"type": "pointwise", "out": 256}]}]
+            {"type": "pointwise", "out": 256}]},
+        {"level": 1, "nodes": ["birds", "boats_aircraft"], "tap": "blocks.5.1", "ops": [
+            {"type": "mbconv", "depth": 1, "hidden": 96, "out": 320, "kernel": 3, "stride": 1},
+            {"type": "pointwise", "out": 384}]}]
     return config
 
 
@@ -253,7 +257,8 @@ def test_ragged_branches_build_cut_and_save(tmp_path, nhl_ragged, teacher):
     with torch.inference_mode():
         full = nhl_ragged(x)
     assert full.shape == (2, 1000) and torch.isfinite(full).all()
-    for items in (["domestic cat"], "carnivores", ["primates", "dog"], "food", random.Random(0).sample(nhl_ragged.categories, 30)):
+    for items in (["domestic cat"], "carnivores", ["primates", "dog"], "food", "birds", ["birds", "boats_aircraft"],
+                  ["birds", "primates"], random.Random(0).sample(nhl_ragged.categories, 30)):
         expert = _check_expert(nhl_ragged, items, x, full)
         folder = save_model(expert, tmp_path / str(len(expert.categories)), dtype=torch.float32)
         with torch.inference_mode():
@@ -291,6 +296,26 @@ def test_ragged_attention_and_write_back(nhl_ragged, teacher):
         assert torch.equal(model(x)[:, rest], base[:, rest])
 
 
+def test_tapped_branches_skip_the_trunks_later_blocks(nhl_ragged, teacher):
+    """An expert whose branches all read a tap runs the trunk only up to it (fewer MACs than the
+    trunk alone); mixed with a split branch it runs the whole trunk once. The tapped trunk's split
+    output is timm's own intermediate."""
+    from hldemo.net.backbone import SPLIT, Trunk
+
+    assert nhl_ragged.trunk.outputs == [SPLIT, "blocks.5.1"]
+    x = torch.randn(2, 3, 224, 224)
+    plain = Trunk(teacher, 6, True)
+    with torch.inference_mode():
+        features = nhl_ragged.trunk(x)
+        assert torch.equal(nhl_ragged.trunk.split_features(features), plain(x))
+        tap = teacher.blocks[5][1](teacher.blocks[5][0](teacher.blocks[:5](teacher.bn1(teacher.conv_stem(x)))))
+        assert torch.allclose(nhl_ragged.trunk.output(features, "blocks.5.1"), tap, atol=1e-4)
+    birds, mixed = build_expert(nhl_ragged, "birds"), build_expert(nhl_ragged, ["birds", "dog"])
+    assert birds.trunk.outputs == ["blocks.5.1"] and mixed.trunk.outputs == [SPLIT, "blocks.5.1"]
+    assert count_macs(birds) < count_macs(plain) < count_macs(mixed)
+    assert build_expert(nhl_ragged, "dog").trunk.outputs == [SPLIT]
+
+
 def test_bad_branch_overrides(teacher):
     config = _ragged_config()
     config["branch_overrides"][0]["nodes"] = ["no_such_group"]
@@ -307,6 +332,16 @@ def test_bad_branch_overrides(teacher):
     config = _ragged_config()
     del config["branch_overrides"][1]["ops"]
     with pytest.raises(CheckpointError, match="ops"):
+        validate_config(config)
+    config = _ragged_config()
+    config["branch_overrides"][2]["tap"] = "blocks.9.0"
+    with pytest.raises(CheckpointError, match="blocks.9.0"):
+        build_nhl(config, teacher=teacher)
+    config["branch_overrides"][2]["tap"] = "blocks.4.0"  # stride 16: its maps cannot stack with the split's
+    with pytest.raises(CheckpointError, match="spatial"):
+        build_nhl(config, teacher=teacher)
+    config["branch_overrides"][2]["level"] = 2
+    with pytest.raises(CheckpointError, match="tap"):
         validate_config(config)
 
 

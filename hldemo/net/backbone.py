@@ -91,6 +91,9 @@ def make_transform(cfg: dict) -> Callable:
     return timm.data.create_transform(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
 
 
+SPLIT = "split"  # the name of the trunk's own output among its outputs (the others are taps)
+
+
 class Trunk(nn.Module):
     """The backbone up to and including a feature stage: shared by every category.
 
@@ -99,9 +102,15 @@ class Trunk(nn.Module):
     With ``extra_blocks`` (timm's flag, EfficientNet-style models only) it counts every block
     instead of every feature stage (stem = 0): 6 for EfficientNet-Lite ends after stage 5
     (192 channels at stride 32).
+
+    **Taps** (EfficientNet-style models): ``outputs`` may name blocks before the split by their timm
+    module path, e.g. ``"blocks.5.1"`` (stage 5's second block), for branches that leave the trunk
+    early (a cheap expert skips the blocks after its tap). The trunk then returns the maps of its
+    ``outputs`` stacked along channels, :data:`SPLIT` (the split point's maps) first; they must share
+    one spatial size. A trunk whose outputs hold no :data:`SPLIT` stops after its last tap.
     """
 
-    def __init__(self, backbone: nn.Module, split: int, extra_blocks: bool = False):
+    def __init__(self, backbone: nn.Module, split: int, extra_blocks: bool = False, outputs=(SPLIT,)):
         super().__init__()
         model = fuse_batchnorm(backbone)  # frozen: fold its batch-norms once
         kwargs = {"extra_blocks": True} if extra_blocks else {}
@@ -114,10 +123,82 @@ class Trunk(nn.Module):
         self.model = model
         self.split, self.extra_blocks = split, extra_blocks
         self._kwargs = kwargs
+        self._set_outputs(outputs)
+
+    def _set_outputs(self, outputs) -> None:
+        outputs = list(dict.fromkeys(outputs))
+        taps = [o for o in outputs if o != SPLIT]
+        if not outputs:
+            raise CheckpointError("a trunk needs at least one output")
+        self.outputs = ([SPLIT] if SPLIT in outputs else []) + taps
+        self._taps = {}
+        if taps:
+            blocks = getattr(self.model, "blocks", None)
+            if blocks is None or not all(hasattr(self.model, a) for a in ("conv_stem", "bn1")):
+                raise CheckpointError(f"taps {taps} need an EfficientNet-style trunk (conv_stem, bn1, blocks)")
+            where = {f"blocks.{s}.{b}": (s, b) for s, stage in enumerate(blocks) for b in range(len(stage))}
+            for tap in taps:
+                if tap not in where:
+                    raise CheckpointError(f"tap '{tap}' is not a block of the trunk (it has {', '.join(where)})")
+                self._taps[where[tap]] = tap
+        with torch.no_grad():  # channels of every output, and one spatial size for all of them
+            maps = self._maps(torch.zeros(1, 3, 64, 64))
+        if len({tuple(m.shape[-2:]) for m in maps}) > 1:
+            raise CheckpointError(f"trunk outputs {self.outputs} differ in spatial size: "
+                                  f"{[tuple(m.shape[-2:]) for m in maps]} (a tap must be at the split's stride)")
+        self.channels = [int(m.shape[1]) for m in maps]
+
+    def restricted(self, outputs) -> "Trunk":
+        """This trunk with only ``outputs`` (e.g. an expert's taps), sharing its modules; itself
+        when they are its own outputs."""
+        outputs = [o for o in self.outputs if o in set(outputs)]
+        if outputs == self.outputs:
+            return self
+        view = copy.copy(self)  # nn.Module's shallow copy shares the (frozen) backbone
+        view._modules = dict(self._modules)
+        view._set_outputs(outputs)
+        return view
+
+    def output(self, features: torch.Tensor, name: str) -> torch.Tensor:
+        """The maps of output ``name`` (:data:`SPLIT` or a tap) in this trunk's output ``features``."""
+        if name not in self.outputs:
+            raise CheckpointError(f"this trunk yields {self.outputs}, not '{name}'")
+        i = self.outputs.index(name)
+        start = sum(self.channels[:i])
+        return features if len(self.outputs) == 1 else features[:, start:start + self.channels[i]]
+
+    def taken_from(self, features: torch.Tensor, trunk: "Trunk") -> torch.Tensor:
+        """This trunk's output, taken out of the output of ``trunk`` (the trunk it was restricted
+        from), e.g. an expert's input from the full network's cached trunk features."""
+        if trunk.outputs == self.outputs:
+            return features
+        maps = [trunk.output(features, name) for name in self.outputs]
+        return maps[0] if len(maps) == 1 else torch.cat(maps, 1)
+
+    def split_features(self, features: torch.Tensor) -> torch.Tensor:
+        """The split point's maps in this trunk's output (what the teacher's later layers read)."""
+        return self.output(features, SPLIT)
+
+    def _maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if not self._taps:
+            return [self.model.forward_intermediates(x, indices=[self.split], intermediates_only=True, **self._kwargs)[-1]]
+        m, got = self.model, {}
+        last = max(self._taps) if SPLIT not in self.outputs else None
+        x = m.bn1(m.conv_stem(x))
+        for s, stage in enumerate(m.blocks):
+            for b, block in enumerate(stage):
+                x = block(x)
+                if (s, b) in self._taps:
+                    got[self._taps[(s, b)]] = x
+                if (s, b) == last:  # only taps wanted: the blocks after the last one never run
+                    return [got[o] for o in self.outputs]
+        got[SPLIT] = x
+        return [got[o] for o in self.outputs]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=torch.channels_last)  # oneDNN's fast layout on CPU
-        return self.model.forward_intermediates(x, indices=[self.split], intermediates_only=True, **self._kwargs)[-1]
+        maps = self._maps(x)
+        return maps[0] if len(maps) == 1 else torch.cat(maps, 1)
 
 
 def check_image_tensor(x: torch.Tensor, min_size: int = 32) -> None:

@@ -30,4 +30,7 @@ def build_expert(model: NHL, categories_or_nodes: str | Sequence[str]) -> NHL:
     if not wnids:
         raise EmptySelectionError("none of the selected categories is covered by this model")
     head = model.head.subset(wnids)  # sliced weights stay where model's are; its index buffers start on the CPU
-    return NHL(model.trunk, head.to(next(model.head.parameters()).device), model.hierarchy, model.config)
+    # the trunk's outputs the kept branches read: an expert whose branches all leave at a tap skips the
+    # trunk's later blocks (the same modules, shared, so it stays on model's device)
+    trunk = model.trunk if head.inputs is None else model.trunk.restricted(head.inputs)
+    return NHL(trunk, head.to(next(model.head.parameters()).device), model.hierarchy, model.config)

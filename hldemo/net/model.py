@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from ..errors import CheckpointError, InputError, UnknownCategoryError
 from ..hierarchy import Hierarchy
-from .backbone import check_image_tensor
+from .backbone import SPLIT, check_image_tensor
 
 # The demo's attention strength (x2 on the cued branches); the evaluation's wrong-cue table uses it too.
 DEFAULT_GAIN = 2.0
@@ -243,16 +243,31 @@ class RaggedLevel(nn.Module):
     zero-padded to the widest bundle's channels and put back in the level's node order, so the next
     level (which must start with an ``mlp`` op) reads one (B, K, C) tensor. The padding costs no MACs,
     and an expert keeps only the bundles its branches are in.
+
+    At level 1 a bundle may read one of the trunk's taps instead of its split point
+    (:class:`hldemo.net.backbone.Trunk`): ``inputs`` lists the trunk's outputs as (name, channels) in
+    the order they are stacked along channels, ``sources`` names each bundle's.
     """
 
     def __init__(self, node_ids: Sequence[str], parent_index: Sequence[int], num_parents: int,
-                 bundles: Sequence[tuple[Sequence[int], BranchLevel]], out_width: int):
+                 bundles: Sequence[tuple[Sequence[int], BranchLevel]], out_width: int,
+                 sources: Sequence[str] | None = None, inputs: Sequence[tuple[str, int]] | None = None):
         super().__init__()
         self.node_ids = list(node_ids)
         self.register_buffer("parent_index", torch.as_tensor(list(parent_index), dtype=torch.long), persistent=False)
         self.num_parents, self.out_width = num_parents, int(out_width)
         self.positions = [list(pos) for pos, _ in bundles]
         self.bundles = nn.ModuleList(b for _, b in bundles)
+        self.sources = list(sources) if sources is not None else [SPLIT] * len(self.positions)
+        self.inputs = [(str(n), int(c)) for n, c in inputs] if inputs is not None else None
+        offsets, start = {}, 0
+        for name, c in self.inputs or []:
+            offsets[name], start = (start, start + c), start + c
+        missing = sorted(set(self.sources) - set(offsets)) if self.inputs is not None else []
+        if missing:
+            raise CheckpointError(f"branches read trunk outputs {missing}, which the trunk ({[n for n, _ in self.inputs]}) lacks")
+        # each bundle's channels in the input; None: it reads the whole input (one trunk output)
+        self.slices = [offsets[src] if len(offsets) > 1 else None for src in self.sources]
         for n, pos in enumerate(self.positions):  # index tensors made once; buffers follow the module's device
             self.register_buffer(f"index{n}", torch.as_tensor(pos, dtype=torch.long), persistent=False)
 
@@ -267,7 +282,8 @@ class RaggedLevel(nn.Module):
         out = None
         for n, (pos, bundle) in enumerate(zip(self.positions, self.bundles)):
             idx = getattr(self, f"index{n}")
-            y = bundle(x, None if gain is None else gain[:, idx])
+            part = x if self.slices[n] is None else x[:, self.slices[n][0]:self.slices[n][1]]
+            y = bundle(part, None if gain is None else gain[:, idx])
             if y.dim() == 4:
                 y = pool_branches(y, len(pos))
             if out is None:
@@ -278,13 +294,16 @@ class RaggedLevel(nn.Module):
     def subset(self, idx: Sequence[int], parents: Sequence[int], num_parents: int) -> "RaggedLevel":
         where = {i: n for n, i in enumerate(idx)}
         parent_of = dict(zip(idx, parents))
-        bundles = []
-        for pos, bundle in zip(self.positions, self.bundles):
+        bundles, sources = [], []
+        for pos, bundle, src in zip(self.positions, self.bundles, self.sources):
             local = [j for j, i in enumerate(pos) if i in where]
             if local:
                 kept = [pos[j] for j in local]
                 bundles.append(([where[i] for i in kept], bundle.subset(local, [parent_of[i] for i in kept], num_parents)))
-        return RaggedLevel([self.node_ids[i] for i in idx], parents, num_parents, bundles, self.out_width)
+                sources.append(src)
+        # an expert's trunk yields only the outputs its bundles read (an early tap alone skips the rest)
+        inputs = None if self.inputs is None else [(n, c) for n, c in self.inputs if n in sources]
+        return RaggedLevel([self.node_ids[i] for i in idx], parents, num_parents, bundles, self.out_width, sources, inputs)
 
 
 def _build_ops(spec: Sequence[Mapping], branches: int, cin: int, last: bool) -> tuple[list[nn.Module], int]:
@@ -319,15 +338,21 @@ class NHLHead(nn.Module):
 
     @classmethod
     def from_hierarchy(cls, hierarchy: Hierarchy, level_specs: Sequence[Sequence[Mapping]], in_channels: int,
-                       overrides: Sequence[Mapping] = ()) -> "NHLHead":
+                       overrides: Sequence[Mapping] = (), inputs: Sequence[tuple[str, int]] | None = None) -> "NHLHead":
         """Build the branch tree of ``hierarchy``.
 
         Args:
             level_specs: the ops of every branch, one list per level.
+            in_channels: channels of the trunk's split point.
             overrides: ``{"level": l, "nodes": [node ids], "ops": [...]}`` entries giving those
                 level-``l`` branches other ops (e.g. narrower copies for the experts that must be
-                cheap); their level becomes a :class:`RaggedLevel`.
+                cheap); their level becomes a :class:`RaggedLevel`. At level 1 an entry may add
+                ``"tap": "blocks.5.1"``: its branches read that trunk tap, not the split point.
+            inputs: the trunk's outputs as (name, channels), stacked in that order (see
+                :class:`hldemo.net.backbone.Trunk`); None: the split point alone.
         """
+        inputs = [(SPLIT, in_channels)] if inputs is None else [(str(n), int(ch)) for n, ch in inputs]
+        channels_of = dict(inputs)
         if len(level_specs) != hierarchy.depth:
             raise CheckpointError(f"config has {len(level_specs)} levels, hierarchy '{hierarchy.id}' has depth {hierarchy.depth}")
         levels, c, prev = [], in_channels, {hierarchy.root.id: 0}
@@ -336,33 +361,49 @@ class NHLHead(nn.Module):
             last = depth == hierarchy.depth
             ids = [n.id for n in nodes]
             parents = [prev[n.parent] for n in nodes]
-            specs = [spec] * len(nodes)
+            default = (spec, SPLIT)
+            specs = [default] * len(nodes)  # (ops, trunk output read) of every branch
             level_overrides = [o for o in overrides if int(o["level"]) == depth]
             for o in level_overrides:
                 if last or level_specs[depth][0].get("type") != "mlp":
                     raise CheckpointError(f"branch overrides at level {depth} need the next level to start with an 'mlp' op")
+                if "tap" in o and depth != 1:
+                    raise CheckpointError(f"a branch override at level {depth} cannot read a trunk tap (level 1 only)")
                 for node in o["nodes"]:
                     if node not in ids:
                         raise CheckpointError(f"branch override names '{node}', which is not a level-{depth} node")
-                    specs[ids.index(node)] = o["ops"]
+                    specs[ids.index(node)] = (o["ops"], o.get("tap", SPLIT))
             if not level_overrides:
                 ops, c_out = _build_ops(spec, len(nodes), c, last=last)
                 levels.append(BranchLevel(ids, parents, len(prev), ops))
             else:  # the level's width is the widest op list's, present here or not (an expert keeps its shape)
                 c_out = max(int(s_[-1]["out"]) for s_ in [spec] + [o["ops"] for o in level_overrides])
-                bundles = []
+                bundles, sources = [], []
                 keys = [json.dumps(s_, sort_keys=True) for s_ in specs]
                 # bundles in a fixed order (the default ops, then the overrides'), so an expert's
                 # saved bundles come back in the order it has them
-                for key in dict.fromkeys(json.dumps(s_, sort_keys=True) for s_ in [spec] + [o["ops"] for o in level_overrides]):
+                every = [default] + [(o["ops"], o.get("tap", SPLIT)) for o in level_overrides]
+                for key in dict.fromkeys(json.dumps(s_, sort_keys=True) for s_ in every):
                     pos = [i for i, k in enumerate(keys) if k == key]
                     if not pos:
                         continue
-                    ops, _ = _build_ops(specs[pos[0]], len(pos), c, last=False)
+                    ops_spec, source = specs[pos[0]]
+                    if depth == 1 and source not in channels_of:
+                        raise CheckpointError(f"branches {[ids[i] for i in pos]} read trunk output '{source}', "
+                                              f"which the trunk ({[n for n, _ in inputs]}) lacks")
+                    ops, _ = _build_ops(ops_spec, len(pos), channels_of[source] if depth == 1 else c, last=False)
                     bundles.append((pos, BranchLevel([ids[i] for i in pos], [parents[i] for i in pos], len(prev), ops)))
-                levels.append(RaggedLevel(ids, parents, len(prev), bundles, c_out))
+                    sources.append(source)
+                levels.append(RaggedLevel(ids, parents, len(prev), bundles, c_out, sources if depth == 1 else None,
+                                          inputs if depth == 1 else None))
             prev, c = {n.id: i for i, n in enumerate(nodes)}, c_out
         return cls(levels, hierarchy.categories)
+
+    @property
+    def inputs(self) -> list[str] | None:
+        """The trunk outputs level 1 reads, in the order they are stacked (None: the split point alone)."""
+        lvl = self.levels[0]
+        return [n for n, _ in lvl.inputs] if isinstance(lvl, RaggedLevel) and lvl.inputs is not None else None
 
     @property
     def node_ids(self) -> list[list[str]]:

@@ -16,7 +16,7 @@ import torch.nn as nn
 
 from ..errors import CheckpointError
 from ..hierarchy import Hierarchy, load_hierarchy
-from .backbone import Trunk, data_config, load_teacher
+from .backbone import SPLIT, Trunk, data_config, load_teacher
 from .model import NHL, NHLHead
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -84,8 +84,10 @@ def validate_config(config: dict) -> dict:
         raise CheckpointError("config 'branch_overrides' must be a list of {\"level\", \"nodes\", \"ops\"} objects")
     for i, o in enumerate(overrides):
         where = f"config branch_overrides[{i}]"
-        if not isinstance(o, dict) or set(o) - {"level", "nodes", "ops", "why"} or not {"level", "nodes", "ops"} <= set(o):
-            raise CheckpointError(f"{where} must be an object with 'level', 'nodes' and 'ops' (and an optional 'why')")
+        if not isinstance(o, dict) or set(o) - {"level", "nodes", "ops", "why", "tap"} or not {"level", "nodes", "ops"} <= set(o):
+            raise CheckpointError(f"{where} must be an object with 'level', 'nodes' and 'ops' (and an optional 'tap' and 'why')")
+        if "tap" in o and (not isinstance(o["tap"], str) or o["level"] != 1):
+            raise CheckpointError(f"{where}: 'tap' must be a trunk block's module path like \"blocks.5.1\", at level 1 only")
         if not _is_int(o["level"]) or not 1 <= o["level"] < len(levels):
             raise CheckpointError(f"{where}: 'level' must be a level above the last, 1 to {len(levels) - 1}, not {o['level']!r}")
         if not isinstance(o["nodes"], list) or not all(isinstance(n, str) for n in o["nodes"]):
@@ -136,10 +138,22 @@ def build_nhl(config: str | Path | dict = DEFAULT_VARIANT, teacher: nn.Module | 
     config = get_config(config) if not isinstance(config, dict) else validate_config(config)
     teacher = teacher if teacher is not None else load_teacher(config["backbone"], pretrained=pretrained)
     hierarchy = hierarchy or load_hierarchy(config["hierarchy"])
-    trunk = Trunk(teacher, int(config["split"]), bool(config.get("split_extra_blocks", False))).eval().requires_grad_(False)
-    with torch.no_grad():
-        in_channels = trunk(torch.zeros(1, 3, 64, 64)).shape[1]
+    overrides = config.get("branch_overrides", ())
+    trunk = Trunk(teacher, int(config["split"]), bool(config.get("split_extra_blocks", False)),
+                  trunk_outputs(hierarchy, overrides)).eval().requires_grad_(False)
     config.setdefault("data", data_config(teacher))
-    config["in_channels"] = int(in_channels)
-    head = NHLHead.from_hierarchy(hierarchy, config["levels"], in_channels, config.get("branch_overrides", ()))
+    inputs = list(zip(trunk.outputs, trunk.channels))
+    config["in_channels"] = dict(inputs).get(SPLIT, trunk.channels[0])
+    head = NHLHead.from_hierarchy(hierarchy, config["levels"], config["in_channels"], overrides,
+                                  inputs if len(inputs) > 1 or inputs[0][0] != SPLIT else None)
     return NHL(trunk, head, hierarchy, config)
+
+
+def trunk_outputs(hierarchy: Hierarchy, overrides) -> list[str]:
+    """What the trunk must yield for ``hierarchy``'s level-1 branches: its split point if any branch
+    reads it, then the taps that override branches read (an expert saved with only tap branches
+    builds a trunk that stops at its tap)."""
+    level1 = [n.id for n in hierarchy.level(1)]
+    tapped = {n: o["tap"] for o in overrides if int(o["level"]) == 1 and "tap" in o for n in o["nodes"]}
+    taps = [tapped[n] for n in level1 if n in tapped]
+    return ([SPLIT] if any(n not in tapped for n in level1) else []) + list(dict.fromkeys(taps))

@@ -31,7 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import CheckpointError
-from ..net.model import NHL, MBConvBranches, MLPBranches, PointwiseBranches, _pad_same
+from ..net.backbone import SPLIT
+from ..net.model import NHL, MBConvBranches, MLPBranches, PointwiseBranches, RaggedLevel, _pad_same
 
 GLOBAL_WEIGHT = 0.5  # blend of all-image importance into a group's own importance
 RIDGE = 1e-4  # least-squares damping, relative to the mean diagonal of the Gram matrix
@@ -264,15 +265,18 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
     if l2.out < 2 * largest:
         raise CheckpointError(f"level 2 needs out >= {2 * largest} (2 x its largest subgroup) to hold the classifier rows")
 
-    feats = calibration_features.float()
+    trunk_out = calibration_features.float()
+    feats = model.trunk.split_features(trunk_out)  # what the teacher's later layers read
     imp, feat_mean, counts = _importance(tail, feats, group1, n1)
     overall = [s.sum(0) for s in imp]
     gen = torch.Generator().manual_seed(seed)
     shared = _shared_gram(feats, *tail.blocks[0][:2])
 
     # the teacher's output of every block: the least-squares targets of all blocks but the first
+    # (and of the first block too when a branch reads a trunk tap: then its input is not the split's)
+    tapped = any(src != SPLIT for src in getattr(level1, "sources", []))
     teacher_out = []
-    for pw, dw, pl, skip in tail.blocks if len(tail.blocks) > 1 else []:
+    for pw, dw, pl, skip in tail.blocks if len(tail.blocks) > 1 or tapped else []:
         x = teacher_out[-1] if teacher_out else feats
         teacher_out.append(torch.cat([_run_block(x[i:i + BATCH], pw, dw, pl.weight, pl.bias, skip)
                                       for i in range(0, len(x), BATCH)]))
@@ -283,7 +287,10 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
         ops = list(stack.ops)
         merged = not isinstance(ops[-1], PointwiseBranches)  # conv_head folded into the last projection
         mb, conv_head = (ops, None) if merged else (ops[:-1], ops[-1])
-        x = feats
+        # a branch that leaves at a trunk tap skips the teacher's blocks between tap and split: its
+        # copies of the later blocks are refitted to the teacher's outputs from the tap's maps
+        source = level1.sources[list(level1.bundles).index(stack)] if isinstance(level1, RaggedLevel) else SPLIT
+        x = feats if source == SPLIT else model.trunk.output(trunk_out, source)
         b = 0
         for op in mb:
             for d in range(op.depth):
@@ -291,7 +298,7 @@ def init_from_teacher(model: NHL, teacher: nn.Module, calibration_features: torc
                 if (dw.kernel, dw.stride) != (op.kernel, op.stride if d == 0 else 1):
                     raise CheckpointError(f"level-1 block {b}: kernel/stride differ from the teacher's")
                 keep = _top(_blend(imp[b][group], overall[b]), op.hidden[d])
-                w, bias = (_fit_projection(x, None, keep, pw, dw, pl, skip, gen, shared) if b == 0 else
+                w, bias = (_fit_projection(x, None, keep, pw, dw, pl, skip, gen, shared) if b == 0 and source == SPLIT else
                            _fit_projection(x, teacher_out[b], keep, pw, dw, pl, skip, gen))
                 getattr(op, f"pw{d}_w")[j] = pw.weight[keep]
                 getattr(op, f"pw{d}_b")[j] = pw.bias[keep]

@@ -255,7 +255,7 @@ def trunk_and_teacher(model, teacher, tail, x):
     x = x.to(next(model.trunk.parameters()).device)
     with torch.inference_mode():
         feats = model.trunk(x)  # the trunk makes x channels-last itself
-        return feats, tail(feats) if tail is not None else teacher(x)
+        return feats, tail(model.trunk.split_features(feats)) if tail is not None else teacher(x)
 
 
 def build_cache(args, model, teacher, tail, files, label_index, out: Path) -> dict:
@@ -401,6 +401,21 @@ def group_views(teacher_logits, positions: torch.Tensor, seed: int, top: int = 1
     return np.sort(np.concatenate([own, rng.choice(other, size=min(len(other), max(len(own), 1)), replace=False)]))
 
 
+class TakenFrom(torch.nn.Module):
+    """``head`` fed its own trunk's part of the features of the trunk it was cut from (training an
+    expert whose branch reads a tap on the full network's cached features). Holds only ``head``'s
+    parameters (the trunks are frozen and not submodules), so its state is the head's own."""
+
+    def __init__(self, head, own_trunk, full_trunk):
+        super().__init__()
+        self.head = head
+        self._trunks = (own_trunk, full_trunk)
+
+    def forward(self, features):
+        own, full = self._trunks
+        return self.head(own.taken_from(features, full))
+
+
 def fit_head(args, head, batches, total: int, loss_fn, out: Path, tag: str, device, distributed: bool, rank: int) -> None:
     """AdamW with warm-up and a cosine schedule on ``head`` over ``batches``; resumable from
     ``out/<tag>.pt`` (saved every ``--save-every`` steps and at the end)."""
@@ -542,12 +557,15 @@ def train(args, argv=None):
             log(out, f"group {node}: {len(student.categories)} categories, {total} steps"
                      + (f" on {len(rows)} views" if rows is not None else "") + "; the other branches stay the teacher's")
 
+            if student.trunk is not model.trunk:  # the branch reads a trunk tap: its part of the cached maps
+                student.head = TakenFrom(student.head, student.trunk, model.trunk)
+
             def group_loss(zs, zt, y, positions=positions):
                 full = zt.index_copy(1, positions, zs)  # calibration against every other group
                 return (args.kd_weight * kd_loss(full, zt, args.temperature)
                         + args.group_weight * kd_loss(zs, zt[:, positions], args.temperature))  # the group's own ranking
             fit_head(args, student.head, batches, total, group_loss, out, f"group_{node}", device, distributed, rank)
-            model.head.load_branches(student.head.cpu())
+            model.head.load_branches(getattr(student.head, "head", student.head).cpu())
             steps += total
     else:
         def loss_fn(zs, zt, y):

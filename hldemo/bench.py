@@ -42,6 +42,12 @@ CUES = ["meow", "find the cat", "something to eat", "a dog or a horse", "not a d
         "show me the sports car", "xqzt blorp"]
 REPEATS = {"full": (10, 50), "quick": (2, 5)}  # (warm-up, timed rounds) at batch 1
 BATCHES = (1, 16, 64)  # a click, a small album, a throughput batch
+# Issue #20's cost targets, checked on every report (``targets``): (report entry, ratio, limit).
+# An expert "pays" when it costs at most PAYING_EXPERT x the teacher's GMACs.
+COST_TARGETS = (("house-cat expert GMACs", "domestic_cat", "gmacs", 0.90),
+                ("house-cat expert batch-1 time", "domestic_cat", "ms_b1", 0.93),
+                ("full NHL GMACs", "nhl", "gmacs", 5.0))
+PAYING_EXPERT = 0.90
 # (warm-up, timed rounds) at each batch above 1: a batch of 64 through the full NHL takes ~5 s on 2 CPU cores
 BATCH_REPEATS = {"full": {16: (5, 10), 64: (1, 3)}, "quick": {16: (1, 3), 64: (0, 1)}}
 
@@ -130,6 +136,7 @@ def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = 
         e["ratio"] = {f: e[f] / t[f] for f in ("gmacs", "params", *(f"ms_b{b}" for b in BATCHES))}
     report["teacher"], report["nhl"] = entries["teacher"], entries["nhl"]
     report["experts"] = {k: entries[k] for k in experts}
+    report["targets"] = cost_targets(report, model)
 
     # expert build: cold (a category set never built before) and cached (the app's LRU)
     rng = random.Random(1)
@@ -145,6 +152,21 @@ def run(model_name: str = DEFAULT_CHECKPOINT, quick: bool = False, demo: bool = 
         report.update(_demo_figures(model_name, teacher, rounds, report, device, dtype))
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
+
+
+def cost_targets(report: dict, model) -> dict:
+    """Issue #20's cost targets (:data:`COST_TARGETS`) against the report's measured ratios, and the
+    level-1 experts that pay (GMACs counted here for every level-1 node, <= :data:`PAYING_EXPERT` x)."""
+    out = {}
+    for name, entry, ratio, limit in COST_TARGETS:
+        e = report["nhl"] if entry == "nhl" else report["experts"].get(entry)
+        if e is not None:
+            value = e["ratio"][ratio]
+            out[name] = {"value": value, "limit": limit, "holds": bool(value <= limit)}
+    teacher_macs = report["teacher"]["gmacs"] * 1e9
+    paying = {n.id: count_macs(build_expert(model, n.id)) / teacher_macs for n in model.hierarchy.level(1)}
+    out["level-1 experts that pay"] = {"limit": PAYING_EXPERT, "nodes": {k: v for k, v in paying.items() if v <= PAYING_EXPERT}}
+    return out
 
 
 def _demo_figures(model_name: str, teacher, rounds: int, report: dict, device: torch.device, dtype: torch.dtype) -> dict:
@@ -238,6 +260,14 @@ def format_table(r: dict) -> str:
                      + " / ".join(f"{e[f'images_per_s_b{b}']:.1f}" for b in BATCHES) + " | "
                      f"{e['ratio']['gmacs']:.2f} | {e['ratio']['ms_b1']:.2f} | {e['ratio']['ms_b16']:.2f} | "
                      f"{e['ratio']['ms_b64']:.2f} |")
+    lines.append("")
+    for name, t in r.get("targets", {}).items():
+        if "nodes" in t:
+            lines.append(f"{name} (<= {t['limit']:.2f}x the teacher's GMACs): {len(t['nodes'])}"
+                         + (f" ({', '.join(f'{k} {v:.3f}x' for k, v in t['nodes'].items())})" if t["nodes"] else ""))
+        else:
+            lines.append(f"target {name}: {t['value']:.3f}x the teacher's (limit {t['limit']:.2f}x): "
+                         f"{'holds' if t['holds'] else 'MISSED'}")
     b = r["expert_build_ms"]
     lines.append("")
     lines.append(f"expert build: cold {b['cold']['median']:.1f} ms" +

@@ -195,7 +195,7 @@ def evaluate(model, teacher, files, labels_wnid, seed: int = 0, progress: bool =
         sub = torch.tensor([index[w] for w in expert.categories])
         local = {w: j for j, w in enumerate(expert.categories)}
         y = torch.tensor([local[labels_wnid[i]] for i in rows], dtype=torch.long)
-        e_logits = expert.head(feats[rows]) if rows else torch.zeros(0, len(sub))
+        e_logits = expert.head(expert.trunk.taken_from(feats[rows], model.trunk)) if rows else torch.zeros(0, len(sub))
         experts[node_id] = {"level": hierarchy.nodes[node_id].level, "n_images": len(rows), "n_categories": len(sub),
                             "expert_top1": top1(e_logits, y), "teacher_top1": top1(t_logits[rows][:, sub], y)}
     report["experts"] = {f"level{lvl}": _pooled([experts[n] for n in ids if n in experts]) for lvl, ids in levels.items()}

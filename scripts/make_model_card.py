@@ -47,16 +47,27 @@ def hidden_kept(model, teacher) -> str:
 
 
 def lean_lines(model) -> list[str]:
-    """How the config's lean branches (``branch_overrides``) differ and were trained."""
+    """How the config's overridden branches (``branch_overrides``) differ and were trained."""
     lines = []
     for o in model.config.get("branch_overrides", []):
-        lines += ["", f"Lean branches ({', '.join(o['nodes'])}): `{json.dumps(o['ops'])}`. {o.get('why', '')}.",
-                  "They start the same way (the projection and conv_head's kept rows merged into one map, both being linear),",
-                  "then are distilled from the teacher on cached trunk features of the training photos, one group at a time",
-                  "(`python -m hldemo.train` with the config's `branch_overrides`): the loss is the KL divergence to the teacher's",
+        if "tap" in o:
+            lines += ["", f"Branches that leave the trunk early ({', '.join(o['nodes'])}): they read the trunk after `{o['tap']}`",
+                      "and skip the teacher's blocks between there and the split, so their experts run only the trunk up to the",
+                      f"tap. {o.get('why', '')}. Their copies of the later blocks start refitted from the tap by least squares, then are",
+                      "distilled from the teacher on cached views of the training photos, one group at a time"]
+        else:
+            lines += ["", f"Lean branches ({', '.join(o['nodes'])}): `{json.dumps(o['ops'])}`. {o.get('why', '')}.",
+                      "They start the same way (the projection and conv_head's kept rows merged into one map, both being linear),",
+                      "then are distilled from the teacher on cached trunk features of the training photos, one group at a time"]
+        lines += ["(`python -m hldemo.train` with the config's `branch_overrides`): the loss is the KL divergence to the teacher's",
                   "softmax over all categories with every other group's logits the teacher's own (the exact copies give exactly",
                   "those), which keeps the group calibrated against the rest, plus the KL divergence over the group's own",
                   "categories, which is the ranking its expert shows. The other branches get no gradient steps."]
+    selection = model.config.get("training", {}).get("tap_selection")
+    if selection:
+        lines += ["", f"Which groups ship tapped: `{selection['command']}` keeps a trained group's tap when its {selection['rule']}",
+                  "(dev photos: Tiny-ImageNet photos the training did not use, house cats left out); the others are put back to",
+                  "exact copies. Kept: " + (", ".join(selection["tapped"]) or "none") + "."]
     return lines
 
 
@@ -94,31 +105,34 @@ def expert_frontier_lines(folder: Path) -> list[str]:
     if not path.exists():
         return ["(run `python scripts/make_expert_frontier.py` to measure it)"]
     data = json.loads(path.read_text())
+    held, dev = data["sets"]["held_out"], data["sets"]["dev"]
     lines = ["Made by `python scripts/make_expert_frontier.py` (`experts.json`). Per level-1 group (and the house-cat",
-             "node): the GMACs of its expert over the teacher's, and its restricted agreement: on held-out photos whose",
+             "node): the GMACs of its expert over the teacher's, and its restricted agreement: on photos whose",
              f"teacher top-{data['restricted_top']} holds one of the expert's categories, how often the expert ranks first what",
-             "the teacher ranks first among them (pooled over the sets: " + "; ".join(f"{n} ({c})" for n, c in data["sets"].items()) + ").",
-             f"*Shipped*: this checkpoint's expert. *Lean*: the branch of the `{data['lean_variant']}` variant",
-             f"(`{json.dumps(data['lean_ops'])}`), fitted by least squares only, or also distilled."]
-    distilled = data.get("distilled")
-    if distilled:
-        lines += ["The distilled lean network came from:", "", "```", *distilled["commands"], "```", "",
-                  *([f"Its levels and branch overrides are the `{data['lean_variant']}` variant's: `--variant "
-                     f"{data['lean_variant']}` reproduces it.", ""] if distilled.get("config_is_lean_variant") else []),
-                  "The held-out sets leave out every photo that either training command used.",
-                  "Its full network agrees with the teacher on " + ", ".join(
-                      f"{100 * a:.1f} % ({n})" for n, a in distilled["full_network_agreement"].items()) + "."]
-    lines += ["", "| group | categories | shipped | lean, least squares | lean, distilled |", "|---|---:|---:|---:|---:|"]
+             "the teacher ranks first among them. Held out: pooled over " + "; ".join(f"{n} ({c})" for n, c in held.items()) +
+             ". Dev: " + "; ".join(f"{n} ({c})" for n, c in dev.items()) + ".", "",
+             "*Split-6 copy*: the whole trunk and an exact copy of the teacher's stage 6 + conv_head. *Tap*: the branch reads",
+             f"the trunk after `{data['tap']}` and skips stage 5's last two blocks; least squares only, or also distilled",
+             "(the trained network came from the command below). A group ships its distilled tap when its dev agreement is",
+             f"at least {data['ship_agreement']:.2f}, else the exact copy; the held-out columns were not used to decide.", "",
+             "```", *data["trained"]["commands"], "```", "",
+             "The shipped network agrees with the teacher's top-1 on " + ", ".join(
+                 f"{100 * a:.1f} % ({n})" for part in ("held_out", "dev") for n, a in data["full_network_agreement"][part].items()) + ".",
+             "", "| group | categories | ships | split-6 copy: GMACs, held out | tap, least squares: GMACs, dev, held out | "
+                 "tap, distilled: GMACs, dev, held out |", "|---|---:|---|---:|---:|---:|"]
 
-    def cell(point):
+    def cell(point, with_dev=True):
         if point is None:
             return "-"
-        agree = "n/a" if point["agreement"] is None else f"{100 * point['agreement']:.1f} %"
-        return f"{point['macs_vs_teacher']:.3f}x, {agree} ({point['photos']} photos)"
+
+        def agree(part):
+            a = point[part]
+            return "n/a" if a["agreement"] is None else f"{100 * a['agreement']:.1f} % ({a['photos']})"
+        return f"{point['macs_vs_teacher']:.3f}x, " + (f"{agree('dev')}, " if with_dev else "") + agree("held_out")
     for node, g in data["groups"].items():
         pts = g["points"]
-        lines.append(f"| {node} | {g['categories']} | {cell(pts.get('shipped'))} | {cell(pts.get('lean, least squares'))} | "
-                     f"{cell(pts.get('lean, distilled'))} |")
+        lines.append(f"| {node} | {g['categories']} | {g['ships']} ({g['why']}) | {cell(pts.get('split-6 copy'), False)} | "
+                     f"{cell(pts.get('tap, least squares'))} | {cell(pts.get('tap, distilled'))} |")
     return lines
 
 

@@ -160,7 +160,7 @@ def load_expert_card(name_or_path: str | Path = DEFAULT_CHECKPOINT) -> dict:
 
 
 def load_model(name_or_path: str | Path = DEFAULT_CHECKPOINT, teacher: nn.Module | None = None, *,
-               device: str | torch.device = "cpu", dtype: str | torch.dtype | None = None) -> NHL:
+               device: str | torch.device = "cpu", dtype: str | torch.dtype | None = None, with_split: bool = False) -> NHL:
     """Load a trained NHL: a name under ``checkpoints/``, a local folder, or a Hub repo id.
 
     Args:
@@ -169,6 +169,8 @@ def load_model(name_or_path: str | Path = DEFAULT_CHECKPOINT, teacher: nn.Module
         device: where the network runs: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"``
             (:func:`hldemo.utils.resolve_device`).
         dtype: the network's precision (:data:`hldemo.utils.DTYPES`; default float32).
+        with_split: the trunk yields its split point even when every branch reads a tap
+            (:func:`hldemo.net.variants.build_nhl`).
 
     Raises:
         CheckpointError: missing files, malformed config, or weights that do not fit the config.
@@ -192,7 +194,7 @@ def load_model(name_or_path: str | Path = DEFAULT_CHECKPOINT, teacher: nn.Module
         tensors = load_file(str(folder / WEIGHTS_FILE))
     except (FileNotFoundError, SafetensorError, OSError) as e:
         raise CheckpointError(f"checkpoint {folder}: cannot read {WEIGHTS_FILE}: {e}") from e
-    model = build_nhl(config, teacher=teacher, hierarchy=hierarchy)
+    model = build_nhl(config, teacher=teacher, hierarchy=hierarchy, with_split=with_split)
     expected = model.head.state_dict()
     if set(tensors) != set(expected):
         raise CheckpointError(f"checkpoint {folder}: weights do not fit the config "

@@ -11,7 +11,6 @@ import copy
 import json
 from pathlib import Path
 
-import torch
 import torch.nn as nn
 
 from ..errors import CheckpointError
@@ -127,20 +126,23 @@ def _is_int(value: object) -> bool:
 
 
 def build_nhl(config: str | Path | dict = DEFAULT_VARIANT, teacher: nn.Module | None = None,
-              hierarchy: Hierarchy | None = None, pretrained: bool = True) -> NHL:
+              hierarchy: Hierarchy | None = None, pretrained: bool = True, with_split: bool = False) -> NHL:
     """Build an NHL (untrained head) from a variant name, JSON path or config dict.
 
     Args:
         teacher: the backbone to cut the trunk from; loaded from ``config["backbone"]`` if None.
         hierarchy: overrides ``config["hierarchy"]`` (e.g. a tree shipped inside a checkpoint).
         pretrained: load the backbone's ImageNet weights (False: random, for tests).
+        with_split: the trunk also yields its split point when every branch reads a tap (training and
+            evaluation need it: the teacher's later layers read it).
     """
     config = get_config(config) if not isinstance(config, dict) else validate_config(config)
     teacher = teacher if teacher is not None else load_teacher(config["backbone"], pretrained=pretrained)
     hierarchy = hierarchy or load_hierarchy(config["hierarchy"])
     overrides = config.get("branch_overrides", ())
+    outputs = trunk_outputs(hierarchy, overrides)
     trunk = Trunk(teacher, int(config["split"]), bool(config.get("split_extra_blocks", False)),
-                  trunk_outputs(hierarchy, overrides)).eval().requires_grad_(False)
+                  [SPLIT] + outputs if with_split else outputs).eval().requires_grad_(False)
     config.setdefault("data", data_config(teacher))
     inputs = list(zip(trunk.outputs, trunk.channels))
     config["in_channels"] = dict(inputs).get(SPLIT, trunk.channels[0])

@@ -510,12 +510,12 @@ def train(args, argv=None):
         files = training_files(args)
         log(out, f"{len(files)} training images from {args.images}")
         if (init_dir / "head.safetensors").exists():
-            model = load_model(init_dir)
+            model = load_model(init_dir, with_split=True)
             teacher = load_teacher(model.config["backbone"])
         else:
             config = get_config(args.variant)
             teacher = load_teacher(config["backbone"])
-            model = build_nhl(config, teacher=teacher)
+            model = build_nhl(config, teacher=teacher, with_split=True)  # the teacher's tail reads the split
             if not args.no_init and teacher_tail(model, teacher) is None:
                 raise CheckpointError(f"the branches cannot start as copies of the teacher's layers: {config['backbone']} is "
                                       "not an EfficientNet-style model; add --no-init to start them from random weights")

@@ -163,9 +163,10 @@ def build_demo(engine: DemoEngine) -> gr.Blocks:
                 image = safe_image(label="Photo", sources=["upload", "webcam", "clipboard"],
                                   elem_id="image-input", height=300)
                 cue = gr.Textbox(label="Cue: what are you looking for?", placeholder="e.g. meow, a coffee cup, not a dog",
+                                 info=f"Understood in {render.understood_languages()}",
                                  max_lines=2, max_length=MAX_CUE_CHARS, elem_id="cue-input")
-                audio = gr.Audio(label="…or say it", sources=["microphone", "upload"], type="filepath",
-                                 elem_id="audio-input")
+                audio = gr.Audio(label=f"…or say it ({render.understood_languages()}), or record a sound",
+                                 sources=["microphone", "upload"], type="filepath", elem_id="audio-input")
                 picker = gr.Dropdown(choices=engine.picker_choices(), value=[], multiselect=True, filterable=True,
                                      allow_custom_value=True, label="Categories (pre-filled from the cue; edit to correct)",
                                      info="Groups and single categories; empty = the full network", elem_id="picker")

@@ -366,6 +366,16 @@ def test_concurrent_clients_get_their_own_answers(demo_app):
     assert len({str(a["gains"]) for a in alone}) > 5  # the jobs really differ
 
 
+def test_the_ui_names_the_languages_it_understands(demo_app):
+    """Issue #17: cues are understood in four languages, and the page says which (an Italian speaker
+    must not expect to be understood)."""
+    demo, _ = demo_app
+    by_id = {c["props"].get("elem_id"): c["props"] for c in demo.config["components"]}
+    for text in (by_id["cue-input"]["info"], by_id["audio-input"]["label"]):
+        assert all(name in text for name in ("English", "German", "French", "Spanish")), text
+        assert "Italian" not in text
+
+
 def test_uploads_are_capped(client, tmp_path):
     """Files over the app's max_file_size are refused at upload, and the server keeps serving."""
     import importlib

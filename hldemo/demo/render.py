@@ -296,6 +296,16 @@ def _share(share: float) -> str:
     return f"{100 * share:.1f}%" if share < 0.1 else f"{100 * share:.0f}%"
 
 
+def understood_languages() -> str:
+    """The languages cues are understood in, in words ("English, German, French or Spanish"): the
+    speech path's :data:`hldemo.cues.speech.CUE_LANGUAGES`, named as :mod:`hldemo.cues.translate` names them."""
+    from ..cues.speech import CUE_LANGUAGES
+    from ..cues.translate import LANGUAGES
+
+    names = [dict(LANGUAGES, en="English")[code] for code in CUE_LANGUAGES]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def _expert_versus(costs) -> str:
     """'78% fewer GMACs than the full NHL and 0% fewer than the teacher' for a result's costs."""
     by = {c.model: c for c in costs}

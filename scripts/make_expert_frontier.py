@@ -90,6 +90,10 @@ def dev_files(data: Path, hierarchy, used: set, cache_dir: Path) -> list[Path]:
     return cap_per_wnid(files, DEV_PER_CLASS)
 
 
+def _fmt(agreement) -> str:
+    return "n/a" if agreement is None else f"{agreement:.3f}"
+
+
 def merged(trained, exact, teacher, keep: list[str]):
     """The trained network with only the ``keep`` groups tapped; every other group the exact copy."""
     config = {k: v for k, v in trained.config.items() if k != "in_channels"}
@@ -159,11 +163,12 @@ def main():
               "sets": {part: {k: len(v) for k, v in named.items()} for part, named in photo_sets.items()},
               "groups": {}, "nodes": {}}
     keep = []
-    for node in groups + [n for n in EXTRA_NODES if n in hierarchy.nodes]:
-        group = next(n.id for n in hierarchy.path(hierarchy.nodes[node].categories[0]) if n.level == 1)
+    nodes = groups + [n for n in EXTRA_NODES if n in hierarchy.nodes]
+    group_of = {node: next(n.id for n in hierarchy.path(hierarchy.nodes[node].categories[0]) if n.level == 1) for node in nodes}
+    for node in nodes:
         points = {}
         for label, net in networks.items():
-            if label == "tap, distilled" and group not in tapped:
+            if label == "tap, distilled" and group_of[node] not in tapped:
                 continue
             expert = build_expert(net, node)
             points[label] = {"macs_vs_teacher": count_macs(expert) / teacher_macs,
@@ -178,14 +183,13 @@ def main():
             if ships == "tap, distilled":
                 keep.append(node)
         report["groups"][node] = entry
-        print(f"{node}: " + "; ".join(f"{k} {v['macs_vs_teacher']:.3f}x dev {v['dev']['agreement'] or float('nan'):.3f} "
-                                     f"held-out {v['held_out']['agreement'] or float('nan'):.3f}" for k, v in points.items())
+        print(f"{node}: " + "; ".join(f"{k} {v['macs_vs_teacher']:.3f}x dev {_fmt(v['dev']['agreement'])} "
+                                     f"held-out {_fmt(v['held_out']['agreement'])}" for k, v in points.items())
               + (f" -> {entry['ships']}" if "ships" in entry else ""), file=sys.stderr, flush=True)
     for node, entry in report["groups"].items():  # a sub-node ships with its group's branch
         if "ships" not in entry:
-            group = next(n.id for n in hierarchy.path(hierarchy.nodes[node].categories[0]) if n.level == 1)
-            entry["ships"] = report["groups"][group]["ships"]
-            entry["why"] = f"its level-1 group {group}'s branch"
+            entry["ships"] = report["groups"][group_of[node]]["ships"]
+            entry["why"] = f"its level-1 group {group_of[node]}'s branch"
 
     shipped = merged(trained, exact, teacher, keep)
     report["shipped_taps"] = keep

@@ -302,7 +302,8 @@ def understood_languages() -> str:
     from ..cues.speech import CUE_LANGUAGES
     from ..cues.translate import LANGUAGES
 
-    names = [dict(LANGUAGES, en="English")[code] for code in CUE_LANGUAGES]
+    name_of = dict(LANGUAGES, en="English")
+    names = [name_of[code] for code in CUE_LANGUAGES]
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 

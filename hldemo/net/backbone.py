@@ -125,7 +125,9 @@ class Trunk(nn.Module):
         self._kwargs = kwargs
         self._set_outputs(outputs)
 
-    def _set_outputs(self, outputs) -> None:
+    def _set_outputs(self, outputs, channels: dict | None = None) -> None:
+        """Set the trunk's outputs; ``channels`` (name -> channels), when a trunk with these outputs
+        among its own already measured them, spares the dry run that measures and checks them."""
         outputs = list(dict.fromkeys(outputs))
         taps = [o for o in outputs if o != SPLIT]
         if not outputs:
@@ -141,6 +143,9 @@ class Trunk(nn.Module):
                 if tap not in where:
                     raise CheckpointError(f"tap '{tap}' is not a block of the trunk (it has {', '.join(where)})")
                 self._taps[where[tap]] = tap
+        if channels is not None:
+            self.channels = [channels[o] for o in self.outputs]
+            return
         with torch.no_grad():  # channels of every output, and one spatial size for all of them
             maps = self._maps(torch.zeros(1, 3, 64, 64))
         if len({tuple(m.shape[-2:]) for m in maps}) > 1:
@@ -156,7 +161,7 @@ class Trunk(nn.Module):
             return self
         view = copy.copy(self)  # nn.Module's shallow copy shares the (frozen) backbone
         view._modules = dict(self._modules)
-        view._set_outputs(outputs)
+        view._set_outputs(outputs, dict(zip(self.outputs, self.channels)))  # a subset: same sizes, no dry run
         return view
 
     def output(self, features: torch.Tensor, name: str) -> torch.Tensor:

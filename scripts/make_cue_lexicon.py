@@ -19,7 +19,23 @@ Translations are ordered by how early each comes among the foreign word's transl
 the foreign word comes among the English word's ("Tasse": tray first, but "tray" lists Tasse late and
 "cup" first; "coche": car first, carriage second), a pair the reverse dictionary lacks counting as
 position UNCONFIRMED there; ties go to the more frequent English word ("Tasse": cup before tray),
-then to dictionary order. The licence of each
+then to dictionary order. An English plural the hierarchy lacks counts as its singular ("Mädchen":
+girls -> girl). For German, English->German pairs are also taken for the foreign words that no pair
+confirmed both ways (at UNCONFIRMED).
+
+Two kinds of words are written from rules instead of the dictionaries:
+
+* function words (:data:`FUNCTION_WORDS`: articles, pronouns, sentence frames such as "il y a",
+  "es gibt", "hay"): dictionaries give them content-ish senses ("des" = "from", "un" = "any") that
+  break an English reading; each becomes the English words the matcher drops ("there is a"), so
+  "Il y a une fleur" reads like "there is a flower";
+* words whose sense is a part of the body (:data:`BODY_PARTS`: "oreille" = ear, "bouche" = mouth)
+  name no category (an ImageNet "ear" is an ear of corn): they are listed with ``-`` as their
+  translation, so a cue made of one matches nothing, and the word is not inflected into another
+  ("bouche" is not "boucher", to clog).
+
+``--report`` prints, per language, how many of the English terms (names and synonyms of the curated
+hierarchy, ImageNet-1k names) some listed word translates to. The licence of each
 source dictionary is copied into ``README.md`` next to the lists (they are derived works).
 """
 
@@ -34,6 +50,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's hldemo, not an installed one
 
 LANGS = {"de": "deu", "fr": "fra", "es": "spa"}
 NAMES = {"de": "German", "fr": "French", "es": "Spanish"}
@@ -48,7 +65,33 @@ my your this that these those some any please want i we you here of for animal a
 # labels of senses a cue never means ("Katze [techn.]": a crane trolley)
 TECHNICAL = re.compile(r"\[(?:techn|constr|min|mach|electr|naut|aviat|med|chem|phys|biochem|math|comp|"
                        r"geol|mil|econ|fin|jur|adm|print|telco|ling|pol|relig|astron|statist|pharm|"
-                       r"anat|biol|textil|archit|mining|geogr|hist|railw|insur|envir|met|techn\.)[^\]]*\]")
+                       r"anat|biol|archit|übtr|fig|mining|geogr|hist|railw|insur|envir|met|techn\.)[^\]]*\]")
+# Closed-class words, written as English the matcher drops (hldemo.cues.text: "there is", "a", "the").
+# Multi-word entries are read before single words ("il y a" before "a"); "-" would mean "names nothing".
+FUNCTION_WORDS = {
+    "fr": {"un": "a", "une": "a", "des": "some", "du": "some", "de la": "some", "de l": "some", "de": "of",
+           "le": "the", "la": "the", "les": "the", "ce": "this", "cet": "this", "cette": "this", "ces": "these",
+           "mon": "my", "ma": "my", "mes": "my", "ton": "your", "ta": "your", "tes": "your", "quelques": "some",
+           "il y a": "there is", "y a-t-il": "is there", "c'est": "it is", "ce sont": "these are",
+           "voici": "here is", "voilà": "there is", "est": "is", "sont": "are", "il": "it", "elle": "it"},
+    "de": {"der": "the", "die": "the", "das": "the", "den": "the", "dem": "the", "des": "the",
+           "ein": "a", "eine": "a", "einen": "a", "einem": "a", "einer": "a", "eines": "a",
+           "es gibt": "there is", "gibt es": "is there", "das ist": "this is", "dies ist": "this is",
+           "hier ist": "here is", "da ist": "there is", "ist": "is", "sind": "are", "es": "it",
+           "mein": "my", "meine": "my", "dein": "your", "deine": "your", "einige": "some", "ein paar": "some"},
+    "es": {"el": "the", "la": "the", "los": "the", "las": "the", "un": "a", "una": "a", "unos": "some",
+           "unas": "some", "de": "of", "del": "of the", "hay": "there is", "es": "it is", "son": "these are",
+           "esto es": "this is", "este es": "this is", "esta es": "this is", "aquí está": "here is",
+           "aquí hay": "here is", "está": "is", "están": "are", "mi": "my", "mis": "my", "tu": "your",
+           "tus": "your", "este": "this", "esta": "this", "estos": "these", "estas": "these"},
+}
+# Parts of the body: a word meaning one names no category, even when ImageNet has a thing spelt alike
+# (ear of corn, rose hip). A closed class, listed here rather than learnt from the dictionaries.
+BODY_PARTS = frozenset("""
+ear ears mouth eye eyes nose hair lip lips tongue tooth teeth hand hands finger fingers toe toes foot feet
+arm arms leg legs knee knees elbow shoulder neck head face cheek chin forehead eyebrow eyelash beard
+moustache mustache belly stomach hip skin heart""".split())
+NOTHING = "-"  # the translation written for a word that names nothing (hldemo.cues.translate reads it)
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
@@ -73,13 +116,14 @@ def read_dictd(dictd: Path, name: str) -> tuple[list[tuple[str, str]], str]:
     return entries, info
 
 
-def translations(entry: str) -> list[str]:
-    """The translations of one dictd entry: its sense lines, without labels, notes and examples."""
+def translations(entry: str, technical: bool = False) -> list[str]:
+    """The translations of one dictd entry: its sense lines, without labels, notes and examples (and
+    without the senses :data:`TECHNICAL` labels, unless ``technical``)."""
     out = []
     for line in entry.splitlines()[1:]:
         if not line.strip() or line.startswith("   ") or line.lstrip().startswith(("see:", "Synonym")):
             continue
-        if TECHNICAL.search(line):
+        if not technical and TECHNICAL.search(line):
             continue
         line = re.sub(r"^\s*\d+\.\s*", "", line)
         line = re.sub(r"\[[^\]]*\]|<[^>]*>|\([^)]*\)|/[^/]*/", " ", line)
@@ -120,7 +164,13 @@ def english_frequency() -> dict[str, int]:
 
 
 def build(dictd: Path, lang: str, wanted: set[str], freq: dict[str, int]) -> tuple[dict[str, list[str]], list[str]]:
-    """Foreign word -> English translations for one language, and the source dictionaries' info."""
+    """Foreign word -> English translations for one language (``[NOTHING]`` for a body part), and the
+    source dictionaries' info."""
+    from hldemo.cues.text import singular_forms
+
+    def term(eng: str) -> str:  # "girls" -> "girl" when only the singular is a term
+        return eng if eng in wanted else next((s for s in singular_forms(eng) if s in wanted), eng)
+
     code = LANGS[lang]
     forward, info_f = read_dictd(dictd, f"{code}-eng")
     backward, info_b = read_dictd(dictd, f"eng-{code}")
@@ -128,26 +178,32 @@ def build(dictd: Path, lang: str, wanted: set[str], freq: dict[str, int]) -> tup
     back: dict[str, dict[str, int]] = defaultdict(dict)
     for eng, entry in backward:
         for pos, foreign in enumerate(translations(entry)):
-            e = eng.casefold()
+            e = term(eng.casefold())
             back[foreign][e] = min(pos, back[foreign].get(e, pos))
     # foreign -> [(rank, order, English)]: rank = position among the foreign word's translations +
     # position of the foreign word among the English word's (UNCONFIRMED if the English side lacks it)
     pairs: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     order, position = 0, defaultdict(int)
+    body: set[str] = set()  # foreign words with a sense that is a part of the body (labelled ones too)
     for foreign, entry in forward:
         f = foreign.casefold()
-        for eng in translations(entry):
+        if any(term(e) in BODY_PARTS for e in translations(entry, technical=True)):
+            body.add(f)
+        for eng in map(term, translations(entry)):
             order += 1
             pos, position[f] = position[f], position[f] + 1
             back_pos = back.get(f, {}).get(eng)
             if eng in wanted and (back_pos is not None or lang not in BOTH_WAYS):
                 pairs[f].append((pos + (UNCONFIRMED if back_pos is None else back_pos), order, eng))
-    if lang not in BOTH_WAYS:
-        for f, engs in back.items():
-            for eng, back_pos in sorted(engs.items()):
-                if eng in wanted and not any(e == eng for *_, e in pairs[f]):
-                    order += 1
-                    pairs[f].append((UNCONFIRMED + back_pos, order, eng))
+    for f, engs in back.items():
+        if lang in BOTH_WAYS and pairs.get(f):  # German: only words no pair confirmed both ways
+            continue
+        for eng, back_pos in sorted(engs.items()):
+            if eng in BODY_PARTS:
+                body.add(f)
+            if eng in wanted and not any(e == eng for *_, e in pairs[f]):
+                order += 1
+                pairs[f].append((UNCONFIRMED + back_pos, order, eng))
     out = {}
     for f, cands in pairs.items():
         if not re.fullmatch(r"[^\W\d_]+(?:[ '-][^\W\d_]+)*", f):
@@ -160,13 +216,27 @@ def build(dictd: Path, lang: str, wanted: set[str], freq: dict[str, int]) -> tup
                 seen.add(eng)
                 engs.append(eng)
         out[f] = engs
+    # a body part names nothing unless the word also names a term that is no body part ("épi": ear, spike)
+    for f in body:
+        if re.fullmatch(r"[^\W\d_]+", f) and all(e in BODY_PARTS for e in out.get(f, ())):
+            out[f] = [NOTHING]
+    out.update({f: [e] for f, e in FUNCTION_WORDS[lang].items()})
     return out, [info_f, info_b]
+
+
+def coverage(table: dict[str, list[str]], terms: set[str]) -> tuple[int, int]:
+    """How many of ``terms`` some word of ``table`` translates to: (as its first translation, at all)."""
+    first = {e[0] for e in table.values() if e}
+    anywhere = {x for e in table.values() for x in e}
+    return len(terms & first), len(terms & anywhere)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dictd", type=Path, default=Path("/usr/share/dictd"), help="dictd folder (%(default)s)")
     p.add_argument("--out", type=Path, default=ROOT / "hierarchies" / "lexicon" / "freedict")
+    p.add_argument("--report", action="store_true",
+                   help="print each language's coverage of the English terms and write no files")
     args = p.parse_args(argv)
     missing = [f"freedict-{a}-{b}" for lang in LANGS.values() for a, b in ((lang, "eng"), ("eng", lang))
                if not (args.dictd / f"freedict-{a}-{b}.index").is_file()]
@@ -174,18 +244,26 @@ def main(argv=None) -> int:
         print(f"error: missing dictd databases in {args.dictd}: {missing} "
               "(apt-get install dict-freedict-deu-eng ... dict-freedict-eng-spa)", file=sys.stderr)
         return 2
-    wanted = english_terms() | set(GRAMMAR)
+    terms = english_terms()
+    wanted = terms | set(GRAMMAR)
     freq = english_frequency()
-    args.out.mkdir(parents=True, exist_ok=True)
     notes = []
     for lang in LANGS:
         table, infos = build(args.dictd, lang, wanted, freq)
+        if args.report:
+            first, anywhere = coverage(table, terms)
+            print(f"{lang}: {len(table)} words; English terms translated: {anywhere}/{len(terms)} "
+                  f"({anywhere / len(terms):.1%}), as a first translation {first} ({first / len(terms):.1%})")
+            continue
+        args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / f"{lang}.tsv"
         lines = [f"{f}\t{'|'.join(e)}" for f, e in sorted(table.items())]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"{path}: {len(lines)} words")
         for direction, info in zip((f"{LANGS[lang]}-eng", f"eng-{LANGS[lang]}"), infos):
             notes.append(f"## freedict-{direction} ({NAMES[lang]})\n\n```\n{info.strip()}\n```\n")
+    if args.report:
+        return 0
     readme = ("# Cue word lists derived from FreeDict\n\n"
               "`de.tsv`, `fr.tsv` and `es.tsv` (`word<TAB>English translations`) were derived by "
               "`scripts/make_cue_lexicon.py` from Debian's FreeDict dictionaries (packages "

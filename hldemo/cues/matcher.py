@@ -728,7 +728,7 @@ class CueMatcher:
         if translation is not None:
             result.language, result.translation = translation.language, translation.text
             notes.append(translation.note())
-            result.unmatched.extend(translation.unknown)
+            result.unmatched.extend(translation.unknown + translation.nothing)
         phrases = split_phrases(translation.text if translation is not None else clean)
         if len(phrases) > MAX_PHRASES:
             notes.append(f"only the first {MAX_PHRASES} of {len(phrases)} parts of the cue are used")

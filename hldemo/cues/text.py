@@ -18,7 +18,7 @@ _REQUEST = re.compile(
     r"show me|show us|show|find me|find|look for|look at|looking for|search for|search|spot|detect|"
     r"highlight|focus on|attend to|pay attention to|point to|point at|point out|give me|get me|"
     r"where is|where's|where are|is there|are there|is this|is that|is it|what about|how about|"
-    r"there is|there are|there's|it's|it is|this is|that is|see|locate|identify|select|pick|"
+    r"there is|there are|there's|here is|here are|here's|it's|it is|this is|that is|these are|see|locate|identify|select|pick|"
     r"the|a|an|some|any|my|your|our|this|that|these|those|one|two|three|several|many|all the|all|"
     r"picture of|photo of|image of|pictures of|photos of|images of|kind of|sort of|type of)\s+)+")
 _TRAILING = re.compile(

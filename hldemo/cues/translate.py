@@ -8,10 +8,14 @@ from ("zeig mir die Katze" -> "show me the cat"). Licences: ``hierarchies/lexico
 A cue is read as a foreign language when more of its words are listed for that language (and are
 not English too) than are English (the hierarchy's names and the matcher's grammar words): "der
 Hund", "le chat", "la comida", but not "a list" (or as many, when every word is listed: "un
-papillon" is a butterfly, "papillon" alone the dog breed); then each word becomes its first
-translation, trying simple inflections (plurals "Vögel", "chevaux", "pájaros"; imperatives "zeig",
-"montre-moi", "muéstrame"). Foreign words without a translation are dropped and reported: a cue is
-never matched on the spelling of a word the lists do not know.
+papillon" is a butterfly, "papillon" alone the dog breed). When the language is known (a spoken
+cue's), a listed word counts even when it is English too: German "Hut" is a hat, not a hut. Then the
+longest listed run of words becomes its first translation ("lunettes de soleil", "il y a": the
+lists' function words read as English the matcher drops, "there is"), trying simple inflections
+(plurals "Vögel", "chevaux", "pájaros"; imperatives "zeig", "montre-moi", "muéstrame"). Foreign words
+without a translation are dropped and reported: a cue is never matched on the spelling of a word the
+lists do not know; words listed as naming nothing (:data:`NOTHING`: parts of the body, "une
+oreille") are dropped and reported too.
 
 Example:
     >>> tr = load_translator()                        # doctest: +SKIP
@@ -42,6 +46,7 @@ _INFLECTIONS = {
 }
 MEMO_SIZE = 65536  # words whose lookups are remembered
 MIN_INFLECTED = 4  # shorter words are looked up as they are ("a" is not German "an")
+NOTHING = "-"  # a listed word's translation when it names nothing a cue selects ("oreille": an ear)
 _UMLAUT = str.maketrans("äöü", "aou")
 _CLITICS = {"fr": ("moi", "toi", "nous", "vous", "le", "la", "les", "lui", "leur"),
             "es": ("me", "nos", "lo", "la", "los", "las", "le", "les")}
@@ -64,12 +69,14 @@ class Translation:
         text: the English reading ("show me the cat").
         words: ``(foreign word, English)`` for each word translated.
         unknown: foreign words without a translation (dropped).
+        nothing: foreign words the lists know to name nothing (dropped: "oreille").
     """
 
     language: str
     text: str
     words: list[tuple[str, str]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    nothing: list[str] = field(default_factory=list)
 
     @property
     def language_name(self) -> str:
@@ -82,6 +89,8 @@ class Translation:
         out = f"read as {self.language_name}: {pairs}" if pairs else f"read as {self.language_name}"
         if self.unknown:
             out += "; not in the word list: " + ", ".join(repr(w) for w in self.unknown)
+        if self.nothing:
+            out += "; names no category: " + ", ".join(repr(w) for w in self.nothing)
         return out
 
 
@@ -94,11 +103,22 @@ class Translator:
 
     def __init__(self, lists: dict[str, dict[str, tuple[str, ...]]]):
         self.lists = lists
+        # the most words a listed entry has, per language ("il y a": 3)
+        self._span = {lang: max((w.count(" ") + 1 for w in words), default=1) for lang, words in lists.items()}
         self._plain = {lang: {_plain(w): t for w, t in words.items()} for lang, words in lists.items()}
         self._memo: dict[tuple[str, str], tuple[str, ...]] = {}  # (lang, word) -> lookup's answer
 
     def lookup(self, lang: str, word: str) -> tuple[str, ...]:
-        """English translations of one (lower-case) word, trying its inflections; () if unknown."""
+        """English translations of one (lower-case) word, trying its inflections; () if unknown or if
+        it names nothing (see :meth:`names_nothing`)."""
+        found = self._find(lang, word)
+        return () if found == (NOTHING,) else found
+
+    def names_nothing(self, lang: str, word: str) -> bool:
+        """True when the lists know ``word`` as a word that names nothing a cue selects ("oreille")."""
+        return self._find(lang, word) == (NOTHING,)
+
+    def _find(self, lang: str, word: str) -> tuple[str, ...]:
         key = (lang, word)
         if key not in self._memo:
             if len(self._memo) >= MEMO_SIZE:
@@ -137,7 +157,9 @@ class Translator:
             text: the cleaned cue.
             english: a predicate (or a set) telling whether a lower-case word is English the matcher
                 knows (a hierarchy name or a grammar word).
-            languages: the languages it may be read as (a spoken cue's: the one Whisper heard).
+            languages: the languages it may be read as; exactly one means the text is in that
+                language (a spoken cue's: the one Whisper heard), so its listed words that are
+                English too count as that language ("Hut": a hat).
         """
         known = english if callable(english) else set(english).__contains__
         tokens = _TOKEN.findall(text.casefold().replace("’", "'"))
@@ -147,21 +169,34 @@ class Translator:
         is_english = [bool(known(w)) for w in words]
         n_english = sum(is_english)
         best, best_hits = None, 0
-        for lang in (x for x in LANGUAGES if x in set(languages)):  # evidence: listed words that are not also English ("a", "train")
-            # listed: an English word counts only when its translation differs ("papillon", not "a")
-            listed = [bool(tr) and (not en or w not in tr) for w, en in zip(words, is_english)
-                      for tr in [self.lookup(lang, w)]]
-            hits = sum(x for x, en in zip(listed, is_english) if not en)
+        languages = [x for x in LANGUAGES if x in set(languages)]
+        for lang in languages:  # evidence: listed words that are not also English ("a", "train")
+            # listed: an English word counts only when its translation differs ("papillon", not "a"); a
+            # word listed as naming nothing counts too ("Auge" is German, not a misspelt "gauge")
+            listed = [(bool(tr) and (not en or w not in tr)) or (not en and self.names_nothing(lang, w))
+                      for w, en in zip(words, is_english) for tr in [self.lookup(lang, w)]]
+            hits = sum(x for x, en in zip(listed, is_english) if not en or len(languages) == 1)
             # more foreign words than English ones, or as many and every word is listed ("un papillon":
             # a butterfly, not the Papillon dog breed)
             if hits > best_hits and (hits > n_english or all(listed)):
                 best, best_hits = lang, hits
         if best is None:
             return None
-        out, pairs, unknown = [], [], []
-        for t in tokens:
+        out, pairs, unknown, nothing = [], [], [], []
+        i = 0
+        while i < len(tokens):
+            t = tokens[i]
             if not t[0].isalpha():
                 out.append(t)
+                i += 1
+                continue
+            span = self._longest_entry(best, tokens, i)  # "lunettes de soleil", "il y a", "c'est"
+            if span:
+                key = " ".join(tokens[i:i + span])
+                tr = self.lookup(best, key)
+                out.append(tr[0])
+                pairs.append((key, tr[0]))
+                i += span
                 continue
             parts = [p for p in re.split(r"'", t) if p] if "'" in t else [t]  # "l'oiseau"
             for p in parts:
@@ -169,11 +204,25 @@ class Translator:
                 if tr:
                     out.append(tr[0])
                     pairs.append((p, tr[0]))
+                elif self.names_nothing(best, p):
+                    nothing.append(p)
                 elif known(p):
                     out.append(p)
                 elif len(p) > 2:  # elided articles ("l", "d") are dropped silently
                     unknown.append(p)
-        return Translation(best, " ".join(out), pairs, unknown)
+            i += 1
+        return Translation(best, " ".join(out), pairs, unknown, nothing)
+
+    def _longest_entry(self, lang: str, tokens: list[str], i: int) -> int:
+        """How many words from ``tokens[i]`` on form the longest listed entry of several words (or one
+        word with an apostrophe, "c'est"); 0 if none."""
+        for n in range(min(self._span.get(lang, 1), len(tokens) - i), 0, -1):
+            run = tokens[i:i + n]
+            if not all(w[0].isalpha() for w in run) or (n == 1 and "'" not in run[0]):
+                continue
+            if self.lookup(lang, " ".join(run)):
+                return n
+        return 0
 
 
 def load_word_lists(folder: str | Path = WORD_LISTS) -> dict[str, dict[str, tuple[str, ...]]]:

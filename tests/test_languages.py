@@ -77,6 +77,45 @@ def test_negation_and_several_objects_in_another_language(cue_matcher):
     assert r.node_ids == ["domestic_cat"] and [m.node for m in r.inhibited] == ["dog"]
 
 
+
+@pytest.mark.parametrize("cue,language,accepted", [
+    ("Il y a une fleur ?", "fr", "flowers"), ("des oiseaux", "fr", "birds"), ("C'est un chat.", "fr", "domestic_cat"),
+    ("Voici un chien", "fr", "dog"), ("Es gibt einen Hund", "de", "dog"), ("Das ist eine Katze", "de", "domestic_cat"),
+    ("Hay un perro", "es", "dog"), ("Es un gato", "es", "domestic_cat"), ("unos pájaros", "es", "birds")])
+def test_function_words_read_as_the_english_the_matcher_drops(cue_matcher, cue, language, accepted):
+    """Articles and sentence frames ("des", "il y a", "es gibt", "hay") are no content words ("des" was
+    "from"): a short sentence matches like its English counterpart, typed or with its language known."""
+    for lang in (None, language):
+        r = cue_matcher.match(cue, transcript=cue if lang else None, repair=lang is None, language=lang)
+        assert r.language == language and is_right(cue_matcher, r, (accepted,)), (r.translation, r.summary())
+        assert not r.unmatched and "from" not in r.translation.split(), r.to_dict()
+
+
+@pytest.mark.parametrize("cue,language", [("boy", "en"), ("girl", "en"), ("a child", "en"), ("Junge", "de"),
+                                          ("Mädchen", "de"), ("un garçon.", "fr"), ("Une fille ?", "fr")])
+def test_words_for_people_reach_people(cue_matcher, cue, language):
+    """'Junge' is a boy, not a pup (-> dog): the word lists follow the hierarchy's names for people."""
+    r = cue_matcher.match(cue, transcript=cue, repair=False, language=language)
+    assert r.node_ids == ["people"], r.summary()
+
+
+def test_a_known_language_chooses_the_sense(cue_matcher):
+    """German 'Hut' is a hat when the language is known (a spoken cue's), typed alone it stays a hut."""
+    assert cue_matcher.match("Hut", transcript="Hut", repair=False, language="de").node_ids == ["hats"]
+    assert cue_matcher.match("Rock", transcript="Rock", repair=False, language="de").node_ids == ["dresses_and_robes"]
+    assert cue_matcher.match("Hut").language == "en"
+
+
+@pytest.mark.parametrize("cue,language", [("une bouche", "fr"), ("une oreille", "fr"), ("das Ohr", "de"),
+                                          ("der Mund", "de"), ("Auge", "de")])
+def test_body_parts_name_nothing(cue_matcher, cue, language):
+    """A part of the body names no category ('une oreille' is no ear of corn, 'une bouche' not 'boucher',
+    to clog): the word lists mark such words, typed or spoken they match nothing and say so."""
+    for lang in (None, language):
+        r = cue_matcher.match(cue, transcript=cue if lang else None, repair=lang is None, language=lang)
+        assert not r.understood and r.categories == [] and r.language == language, r.summary()
+        assert any("names no category" in n for n in r.notes), r.notes
+
 def test_word_lists_state_their_licence_and_load_cleanly(tmp_path):
     readme = (Path(__file__).resolve().parent.parent / "hierarchies" / "lexicon" / "freedict" / "README.md").read_text()
     assert "GPL" in readme and "make_cue_lexicon.py" in readme

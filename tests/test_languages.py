@@ -260,6 +260,23 @@ def test_keyword_scores_are_whispers_own(whisper_base):
     assert abs(batch[0] - t.avg_logprob) < 0.3  # Whisper's own avg_logprob (its decoding filters aside)
 
 
+def test_keyword_spotting_finds_the_word_in_its_language(cue_matcher, whisper_base):
+    """The vocabulary search finds the spoken word among thousands of German entries, with an article
+    where one was said, and its score is the teacher-forced score of the text it found."""
+    from hldemo.cues.speech import transcribe_languages
+
+    t = next(transcribe_languages(whisper_base, ROOT / "examples" / "speech" / "die_katze.wav", language="de"))
+    vocabulary = cue_matcher.spoken_vocabulary("de")
+    assert len(vocabulary) > 1000
+    spotted = t.scorer.spot(vocabulary)
+    assert spotted[0].entry == "katze" and "Katze" in spotted[0].text, spotted
+    assert [s.score for s in spotted] == sorted((s.score for s in spotted), reverse=True)
+    assert len({s.entry for s in spotted}) == len(spotted) > 1
+    assert abs(spotted[0].score - t.scorer.score([spotted[0].text])[0]) < 1e-3
+    assert spotted[0].score > spotted[1].score
+    assert t.scorer.spot([]) == []
+
+
 def test_restyle_and_nearest_entries():
     from hldemo.cues.keywords import nearest_entries, restyle
 

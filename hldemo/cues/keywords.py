@@ -1,28 +1,63 @@
 """Keyword scoring with Whisper: how much the audio supports each of a few candidate texts.
 
-A free transcript of one short word is a guess ("shoo" for "school", "Mails." for "mouth"). Here the
-candidates (the transcript itself and the vocabulary words nearest to it) are scored by Whisper's
-decoder, teacher-forced on the clip's encoder output: the mean log-probability per token of each text
-(end of text included), all candidates in one batched decoder call. A candidate the audio supports
-about as well as the free transcript may replace it; one it does not support may not.
+A free transcript of one short word is a guess ("shoo" for "school", "Mails." for "mouth"). Here
+candidate texts are scored by Whisper's decoder, teacher-forced on the clip's encoder output: the
+mean log-probability per token of each text (end of text included). Candidates come from two places:
+
+* :meth:`KeywordScorer.spot`: keyword spotting over a vocabulary (the category words of the clip's
+  language). A beam search whose every text is a vocabulary entry, optionally after an article
+  ("une fusée", "ein Ball") and before an end mark, finds the entries the audio supports best
+  without scoring every entry;
+* the vocabulary entries spelt nearest to the transcript's words (:func:`nearest_entries`).
+
+A candidate the audio supports about as well as the free transcript may replace it; one it does not
+support may not (:mod:`hldemo.cues.spoken` decides).
+
+The decoder runs on a batch of texts against one clip: the clip's cross-attention keys and values are
+computed once, and the batch is folded into the query axis (a copy of the keys per text would cost
+~0.05 s each on a CPU).
 
 Example:
     >>> scorer = KeywordScorer(model, features, "en")        # doctest: +SKIP  (features: encoder output)
     >>> scorer.score([" Shoo.", " School."])                  # doctest: +SKIP
     [-0.41, -2.87]
+    >>> scorer.spot(["school", "shoe", "cat"])                # doctest: +SKIP
+    [Spotted(entry='school', text=' School.', score=-0.9), ...]
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import threading
+from dataclasses import dataclass
 from typing import Iterable, Sequence
+
+import numpy as np
 
 from ..utils import limit_torch_threads
 
 NEAREST_WORDS = 10  # vocabulary entries scored per transcript (the nearest by spelling)
 NEAREST_CUTOFF = 0.6  # difflib ratio below which a vocabulary entry is not a candidate ("shoo"/"school" 0.8)
 MAX_SPOTTED_WORDS = 3  # longer transcripts are sentences: they are matched as they are, never replaced
+SPOT_BEAM = 8  # texts kept per step of the keyword search (8: ~0.3 s for a short clip on one CPU thread)
+SPOT_MAX_TOKENS = 12  # an article, a vocabulary entry and an end mark fit
+SPOT_RESULTS = 5  # best distinct entries returned
+# Articles a spoken single word may come with ("une fusée", "ein Ball", "the cat"): optional in the search.
+ARTICLES = {"en": ("a", "an", "the"), "de": ("ein", "eine", "einen", "der", "die", "das"),
+            "fr": ("un", "une", "des", "le", "la", "les", "l'"),
+            "es": ("un", "una", "unos", "unas", "el", "la", "los", "las")}
+END_MARKS = (".", "!", "?", " !", " ?")  # Whisper ends a single word with one (French puts a space before ! and ?)
+
+
+@dataclass(frozen=True)
+class Spotted:
+    """A vocabulary ``entry`` found in the audio: the ``text`` Whisper scored (article and end mark
+    included) and its mean log-probability per token, ``score``."""
+
+    entry: str
+    text: str
+    score: float
 
 
 class KeywordScorer:
@@ -45,6 +80,7 @@ class KeywordScorer:
         self.tokenizer = get_tokenizer(model.is_multilingual, num_languages=model.num_languages,
                                        language=self.language if model.is_multilingual else None,
                                        task="transcribe")
+        self._cross = None  # per block: the clip's cross-attention keys and values, computed on first use
 
     def score(self, texts: Sequence[str]) -> list[float]:
         """Mean log-probability per token of each text (its tokens and the end of text), as Whisper's
@@ -59,13 +95,135 @@ class KeywordScorer:
         seqs = [prefix + tok.encode(t if t.startswith(" ") else f" {t}") + [tok.eot] for t in texts]
         width = max(len(s) for s in seqs)
         tokens = torch.tensor([s + [tok.eot] * (width - len(s)) for s in seqs], device=self.features.device)
-        with self.lock, limit_torch_threads(self.threads), torch.no_grad():
-            # one copy of the audio for all texts: the cross-attention keys and values are computed once
-            # and broadcast over the batch (expanding them costs ~0.1 s per text on a CPU)
-            logits = self.model.decoder(tokens[:, :-1], self.features)
-            logp = logits.float().log_softmax(-1).gather(-1, tokens[:, 1:, None])[..., 0]
         start = len(prefix) - 1  # the prediction of the first text token
-        return [float(logp[i, start:len(s) - 1].mean()) for i, s in enumerate(seqs)]
+        with self.lock, limit_torch_threads(self.threads), torch.no_grad():
+            hidden = self._hidden(tokens[:, :-1])[:, start:]
+            logp = self._logprobs(hidden).gather(-1, tokens[:, start + 1:, None])[..., 0]
+        return [float(logp[i, :len(s) - 1 - start].mean()) for i, s in enumerate(seqs)]
+
+    def spot(self, vocabulary: Sequence[str], n: int = SPOT_RESULTS, beam: int = SPOT_BEAM) -> list[Spotted]:
+        """The ``n`` vocabulary entries the audio supports best, best first (keyword spotting).
+
+        A beam search over texts "[article] entry [end mark]" (:class:`_VocabularyTrie`): each step
+        extends the ``beam`` likeliest partial texts by the tokens that keep them on a vocabulary
+        entry; a text whose entry is complete may end. Scores are mean log-probabilities per token,
+        end of text included, as :meth:`score` gives them.
+        """
+        import torch
+
+        if not vocabulary:
+            return []
+        trie = _VocabularyTrie.get(self.tokenizer, self.language, vocabulary)
+        eot = self.tokenizer.eot
+        prefix = list(self.tokenizer.sot_sequence_including_notimestamps)
+        live: list[tuple[tuple[int, ...], float, int, str | None]] = [((), 0.0, 0, None)]  # tokens, sum, node, ended entry
+        found: dict[str, Spotted] = {}
+        with self.lock, limit_torch_threads(self.threads), torch.no_grad():
+            for _ in range(SPOT_MAX_TOKENS):
+                if not live:
+                    break
+                tokens = torch.tensor([prefix + list(seq) for seq, *_ in live], device=self.features.device)
+                logp = self._logprobs(self._hidden(tokens)[:, -1]).cpu().numpy()
+                grown = []
+                for row, (seq, total, node, ended) in zip(logp, live):
+                    entry = ended or trie.entry.get(node)
+                    if entry is not None:  # the text may end here
+                        score = (total + float(row[eot])) / (len(seq) + 1)
+                        if entry not in found or score > found[entry].score:
+                            found[entry] = Spotted(entry, self.tokenizer.decode(list(seq)), score)
+                    if ended is not None:
+                        continue  # after the end mark only the end of text may follow
+                    nexts, children = trie.next_tokens(node)
+                    if len(nexts):
+                        best = np.argsort(-row[nexts])[:beam]
+                        grown += [(seq + (int(nexts[j]),), total + float(row[nexts[j]]), int(children[j]), None)
+                                  for j in best]
+                    if entry is not None:
+                        grown += [(seq + (t,), total + float(row[t]), node, entry) for t in trie.end_marks]
+                live = sorted(grown, key=lambda g: -g[1])[:beam]
+        return sorted(found.values(), key=lambda s: -s.score)[:n]
+
+    # --- the decoder on a batch of texts against one clip -----------------------------------------
+    def _hidden(self, tokens):
+        """The decoder's last hidden states, ``(texts, tokens, width)``, for ``tokens`` of one clip."""
+        decoder = self.model.decoder
+        if self._cross is None:
+            self._cross = [_keys_values(block.cross_attn, self.features) for block in decoder.blocks]
+        x = (decoder.token_embedding(tokens) + decoder.positional_embedding[:tokens.shape[-1]]).to(self.features.dtype)
+        for block, (k, v) in zip(decoder.blocks, self._cross):
+            x = x + block.attn(block.attn_ln(x), mask=decoder.mask)[0]
+            x = x + _cross_attention(block.cross_attn, block.cross_attn_ln(x), k, v)
+            x = x + block.mlp(block.mlp_ln(x))
+        return decoder.ln(x)
+
+    def _logprobs(self, hidden):
+        """Log-probabilities of the next token from hidden states (Whisper's tied output embedding)."""
+        weight = self.model.decoder.token_embedding.weight.to(hidden.dtype)
+        return (hidden @ weight.T).float().log_softmax(-1)
+
+
+def _keys_values(attention, features):
+    """One clip's cross-attention keys and values, split into heads: ``(1, heads, frames, head width)``."""
+    k, v = attention.key(features), attention.value(features)
+    heads = attention.n_head
+    return tuple(z.reshape(1, z.shape[1], heads, -1).transpose(1, 2) for z in (k, v))
+
+
+def _cross_attention(attention, x, k, v):
+    """Whisper's cross-attention for a batch of texts on one clip: the batch is folded into the query
+    axis, so the clip's keys and values are shared, not copied per text."""
+    import torch.nn.functional as F
+
+    n, t, width = x.shape
+    q = attention.query(x).reshape(1, n * t, attention.n_head, -1).transpose(1, 2)
+    out = F.scaled_dot_product_attention(q, k, v)
+    return attention.out(out.transpose(1, 2).reshape(n, t, width))
+
+
+class _VocabularyTrie:
+    """The token sequences of " [article] entry" for every vocabulary entry (as written and
+    capitalised), as a trie: node 0 is the root; ``entry[node]`` is the entry a node completes."""
+
+    _CACHE: dict[tuple, "_VocabularyTrie"] = {}
+    _LOCK = threading.Lock()
+
+    def __init__(self, tokenizer, language: str, vocabulary: Iterable[str]):
+        self.children: list[dict[int, int]] = [{}]
+        self.entry: dict[int, str] = {}
+        articles = [""] + [f"{a}{'' if a.endswith(chr(39)) else ' '}" for a in ARTICLES.get(language, ())]
+        for word in vocabulary:
+            for form in dict.fromkeys((word, word[:1].upper() + word[1:])):
+                for article in dict.fromkeys(articles + [a[:1].upper() + a[1:] for a in articles]):
+                    node = 0
+                    for t in tokenizer.encode(f" {article}{form}"):
+                        node = self._child(node, t)
+                    self.entry.setdefault(node, word)
+        self.end_marks = tuple(t[0] for t in (tokenizer.encode(m) for m in END_MARKS) if len(t) == 1)
+        self._arrays = [None] * len(self.children)
+
+    def _child(self, node: int, token: int) -> int:
+        nxt = self.children[node].get(token)
+        if nxt is None:
+            nxt = self.children[node][token] = len(self.children)
+            self.children.append({})
+        return nxt
+
+    def next_tokens(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        """The tokens that continue ``node`` and the nodes they lead to (as arrays)."""
+        if self._arrays[node] is None:
+            kids = self.children[node]
+            self._arrays[node] = (np.fromiter(kids.keys(), np.int64, len(kids)),
+                                  np.fromiter(kids.values(), np.int64, len(kids)))
+        return self._arrays[node]
+
+    @classmethod
+    def get(cls, tokenizer, language: str, vocabulary: Sequence[str]) -> "_VocabularyTrie":
+        """The trie for a tokenizer's language and a vocabulary, built once per process."""
+        key = (tokenizer.encoding.name, language, len(vocabulary), hash(tuple(vocabulary)))
+        with cls._LOCK:
+            if key not in cls._CACHE:
+                cls._CACHE[key] = cls(tokenizer, language, vocabulary)
+            return cls._CACHE[key]
 
 
 def nearest_entries(text: str, vocabulary: Iterable[str], n: int = NEAREST_WORDS,

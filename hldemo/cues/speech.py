@@ -311,6 +311,7 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
                          seconds=time.perf_counter() - t0, **base)
         return
     candidates = [language] if language is not None else list(probs)[:max(1, tries)]
+    scorer = None
     for lang in candidates:
         options = whisper.DecodingOptions(task=task, language=lang, temperature=0.0, sample_len=max_tokens,
                                           without_timestamps=True, fp16=device.type == "cuda")
@@ -326,7 +327,9 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
         seconds = time.perf_counter() - t0  # cumulative: what this transcript cost, encoding included
         out = _checked(result, max_tokens, seconds, dict(base, notes=list(notes)), logprob_threshold)
         out.language_probability = probs.get(lang)
-        out.scorer = KeywordScorer(model, features, lang, threads=cpu_threads, lock=_DECODE_LOCK)
+        scorer = (KeywordScorer(model, features, lang, threads=cpu_threads, lock=_DECODE_LOCK) if scorer is None
+                  else scorer.for_language(lang))
+        out.scorer = scorer
         yield out
 
 

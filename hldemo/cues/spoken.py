@@ -75,7 +75,7 @@ def match_spoken(matcher, audio, model, multilingual=None):
                                      max_tokens=SHORT_MAX_TOKENS, logprob_threshold=SHORT_LOGPROB,
                                      tries=LANGUAGE_TRIES)
         transcript = next(heard)
-        if transcript.scorer is not None and _is_short(matcher, transcript):
+        if transcript.scorer is not None and _is_short(transcript):
             transcript = choose_language(matcher, [transcript, *heard])
     else:  # English only, with Whisper's usual bounds
         transcript = next(transcribe_languages(model, audio, max_tokens=MAX_TOKENS, logprob_threshold=LOGPROB_THRESHOLD))
@@ -123,12 +123,10 @@ def choose_language(matcher, transcripts):
     return best
 
 
-def _is_short(matcher, transcript) -> bool:
-    """True for a transcript of at most :data:`MAX_SPOTTED_WORDS` words, fillers aside (or none)."""
-    from .speech import is_filler
-
-    words = [w for w in matcher.spoken_words(transcript.raw_text, transcript.language or "en") if not is_filler(w)]
-    return len(words) <= MAX_SPOTTED_WORDS
+def _is_short(transcript) -> bool:
+    """True for a transcript of at most :data:`MAX_SPOTTED_WORDS` words (or none): a word or two, on
+    which language detection is unsure ("Show me the cat." is a sentence: detection holds)."""
+    return sum(any(c.isalnum() for c in w) for w in transcript.raw_text.split()) <= MAX_SPOTTED_WORDS
 
 
 def read_transcript(matcher, transcript):

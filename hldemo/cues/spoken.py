@@ -33,21 +33,19 @@ import math
 
 from .keywords import MAX_SPOTTED_WORDS, nearest_entries, restyle
 
+# Chosen on the development clips of hldemo.cues.word_clips (python scripts/eval_spoken_cues.py --words dev).
 SUPPORT_MARGIN = 0.1  # a candidate may score this much below a transcript the matcher reads ("Come here." is
 #                      no "Chameleon.": -1.00 against -1.19) (mean log-prob per token)
 PARTIAL_SUPPORT_MARGIN = 0.2  # ... or below one with a word it cannot read ("un chappu.": Whisper was unsure)
 MIN_SUPPORT = -1.25  # ... and never below this (a garbled clip supports every text badly: "frommage" -3.2,
 #                      "naufrage" -3.23)
 CLEAR_SUPPORT = -1.2  # a spotted entry this well supported ...
-CLEAR_GAP = 1.1  # ... and this far above the next entry is taken whatever the free transcript was ("Boo!" for
-#                  "ball"); dev clips: +3 right, no more wrong or negatives matched
+CLEAR_GAP = 1.1  # ... and this far above the next entry is taken whatever the free transcript was ("Boo!" for "ball")
 _UNSURE = ("hallucination", "low_confidence")  # transcripts ("Oh,", "Boo!") whose clip may still name a word
-LANGUAGE_TRIES = 2  # languages decoded for a short transcript (the true one is among the first two for 87 %
-#                     of the dev clips, the first for 67 %)
-SWITCH_SUPPORT = -1.0  # ... and another language than the detected one wins only with an entry this well supported
-#                        (the spoken "meow" of examples/speech: "Aufschluss" at -2.70 is no German); dev: 5 wrong, not 8
-LANGUAGE_PRIOR = 0.5  # weight of log p(language) against the spotted entry's mean log-prob (dev clips: the
-#                       language is right for 88/121 against 81/121 by detection alone)
+LANGUAGE_TRIES = 2  # languages decoded for a transcript of a word or two (detection often puts the true one second)
+LANGUAGE_PRIOR = 0.5  # weight of log p(language) against the spotted entry's mean log-prob
+SWITCH_SUPPORT = -1.0  # another language than the detected one wins only with an entry this well supported
+#                        (the spoken "meow" of examples/speech: "Aufschluss" at -2.70 is no German)
 _FIRM = ("name ", "sound word ")  # reasons of matches that need no support from the audio
 
 

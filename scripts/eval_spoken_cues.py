@@ -23,10 +23,13 @@ Usage::
     python scripts/eval_spoken_cues.py --pipeline-only       # only the real result (faster)
     python scripts/eval_spoken_cues.py --words dev           # real people's words (hldemo.cues.word_clips)
     python scripts/eval_spoken_cues.py --words held_out --json out.json
+    python scripts/eval_spoken_cues.py --words all --ceiling --languages en,de,fr  # + the forced choice
 
 ``--words ROLE`` runs the real people's recordings of :mod:`hldemo.cues.word_clips` (``dev``,
 ``held_out`` or ``all``) through the demo's audio input and prints, per language, right / wrong category
 / nothing for the words that name a category, and how many words that name nothing matched one.
+``--ceiling`` adds, per clip, the verdict of the best spotted category word in the clip's true language,
+taken always: where the words are lost when neither the language choice nor "not sure" is to blame.
 """
 
 from __future__ import annotations
@@ -75,6 +78,10 @@ def main(argv=None) -> int:
     p.add_argument("--words", choices=("dev", "held_out", "all"), default=None,
                    help="real people's single words (ktuberling-data) instead of an espeak table")
     p.add_argument("--languages", default=",".join(WORD_CLIP_LANGUAGES), help="--words: languages (comma-separated)")
+    p.add_argument("--ceiling", action="store_true",
+                   help="--words: also the forced choice in each clip's true language (the best spotted category "
+                        "word, taken always): what Whisper base's audio support allows with a perfect language "
+                        "choice and no 'not sure'")
     p.add_argument("--latency", type=int, default=0, metavar="N",
                    help="time the speech path on a 2 s clip (speech padded with silence) N times")
     p.add_argument("--latency-clip", default=str(ROOT / "examples" / "speech" / "show_me_the_cat.wav"),
@@ -84,7 +91,7 @@ def main(argv=None) -> int:
     if args.latency:
         return latency(args.latency, Path(args.latency_clip))
     if args.words:
-        return eval_words(args.words, args.languages.split(","), args.json)
+        return eval_words(args.words, args.languages.split(","), args.json, args.ceiling)
 
     matcher = load_cue_matcher("curated")
     tiny, base = load_speech_model("tiny.en", device="cpu"), load_speech_model("base", device="cpu")
@@ -167,8 +174,9 @@ def latency(n: int, speech: Path, seconds: float = 2.0) -> int:
     return 0
 
 
-def eval_words(which: str, languages, json_out=None) -> int:
-    """Real people's words through the demo's audio input: per clip, then per role and language."""
+def eval_words(which: str, languages, json_out=None, ceiling: bool = False) -> int:
+    """Real people's words through the demo's audio input: per clip, then per role and language; with
+    ``ceiling``, also the forced choice of the best spotted word in the clip's true language."""
     import torch
 
     torch.set_num_threads(1)
@@ -188,6 +196,8 @@ def eval_words(which: str, languages, json_out=None) -> int:
                      "negative": c.negative, "accepted": list(c.accepted), "verdict": v, "nodes": r.node_ids,
                      "transcript": r.transcript, "heard_language": getattr(r.speech, "language", None),
                      "message": r.message, "notes": r.notes, "source": r.source, "seconds": seconds})
+        if ceiling:
+            rows[-1]["ceiling"] = _forced_choice(matcher, base, c)
         mark = ("NEG-MATCHED" if v != "nothing" else "neg-ok") if c.negative else v
         print(f"{c.role:8} {c.language} {c.key:26} {mark:11} heard {r.transcript!r} ({rows[-1]['heard_language']})"
               f" -> {r.node_ids} {seconds:.2f}s", flush=True)
@@ -198,11 +208,29 @@ def eval_words(which: str, languages, json_out=None) -> int:
             print(f"{role:8} {lang:3} right {k['right']}/{n} ({k['right'] / max(1, n):.0%})  wrong {k['wrong']}"
                   f" ({k['wrong'] / max(1, n):.0%})  nothing {k['nothing']}  |  negatives matched "
                   f"{k['negatives_matched']}/{k['negatives']} ({k['negatives_matched'] / max(1, k['negatives']):.0%})")
+    if ceiling:
+        print("forced choice in the true language (the best spotted word, never 'not sure'):")
+        for role, by_lang in summarise([dict(r, verdict=r["ceiling"]) for r in rows if "ceiling" in r]).items():
+            for lang, k in by_lang.items():
+                print(f"  {role:8} {lang:3} right {k['right']}/{k['n']} ({k['right'] / max(1, k['n']):.0%})  "
+                      f"negatives matched {k['negatives_matched']}/{k['negatives']}")
     secs = sorted(r["seconds"] for r in rows)
     print(f"seconds per clip: median {secs[len(secs) // 2]:.2f}, p90 {secs[int(0.9 * (len(secs) - 1))]:.2f}, max {secs[-1]:.2f}")
     if json_out:
         Path(json_out).write_text(json.dumps({"summary": summarise(rows), "rows": rows}, ensure_ascii=False, indent=1))
     return 0
+
+
+def _forced_choice(matcher, model, clip) -> str:
+    """The verdict of the best spotted vocabulary word of ``clip``'s true language, always taken."""
+    from hldemo.cues.speech import transcribe_languages
+
+    if clip.language not in matcher.spoken_languages():
+        return "nothing"
+    t = next(transcribe_languages(model, clip.path, language=clip.language))
+    spotted = t.scorer.spot(matcher.spoken_vocabulary(clip.language)) if t.scorer is not None else []
+    r = matcher.match(spotted[0].text, repair=False, language=clip.language) if spotted else matcher.match("")
+    return verdict(clip, r.node_ids, is_right(matcher, r, clip.accepted))
 
 
 def _language_probs(model, wav, languages) -> dict[str, float]:

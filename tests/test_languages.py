@@ -278,6 +278,36 @@ def test_keyword_spotting_finds_the_word_in_its_language(cue_matcher, whisper_ba
     assert t.scorer.spot([]) == []
 
 
+def test_the_vocabulary_trie_holds_every_article_and_entry():
+    """Entries are stored once and articles link to them: every " [article] entry" text (elided "l'"
+    included, as Whisper's tokenizer encodes it whole) leads to its entry, and nothing else does."""
+    from whisper.tokenizer import get_tokenizer
+
+    from hldemo.cues.keywords import ARTICLES, _VocabularyTrie
+
+    tok = get_tokenizer(True, num_languages=99, language="fr", task="transcribe")
+    words = ["oiseau", "fusée", "chat", "lunettes de soleil", "arc"]
+    trie = _VocabularyTrie(tok, "fr", words)
+
+    def walk(tokens):
+        node = 0
+        for t in tokens:
+            nexts, kids = trie.next_tokens(node)
+            hit = np.flatnonzero(nexts == t)
+            if not len(hit):
+                return None
+            node = int(kids[hit[0]])
+        return trie.entry.get(node)
+
+    for w in words:
+        for form in (w, w[:1].upper() + w[1:]):
+            assert walk(tok.encode(f" {form}")) == w
+            for a in ARTICLES["fr"]:
+                for article in (a, a[:1].upper() + a[1:]):
+                    assert walk(tok.encode(f" {article}{'' if a.endswith(chr(39)) else ' '}{form}")) == w, (article, form)
+    assert walk(tok.encode(" Hund")) is None and walk(tok.encode(" une")) is None
+
+
 def test_the_language_whose_words_the_audio_supports_wins(cue_matcher, whisper_base):
     """With detection undecided (equal priors), the spoken "die Katze" is read as German, not as the
     English words Whisper makes of it: the German vocabulary's best entry is supported far better; and

@@ -235,24 +235,39 @@ def _cross_attention(attention, x, k, v):
 
 class _VocabularyTrie:
     """The token sequences of " [article] entry" for every vocabulary entry (as written and
-    capitalised), as a trie: node 0 is the root; ``entry[node]`` is the entry a node completes."""
+    capitalised), as a trie: node 0 is the root; ``entry[node]`` is the entry a node completes.
+
+    Whisper's tokenizer encodes each space-separated word on its own, so an article's tokens followed
+    by an entry's are the tokens of both together: the entries are stored once, and an article's last
+    node continues with the root's words (``link``); after an elided article ("l'") a word has no
+    space, and continues from node 1, the same entries without their leading space.
+    """
 
     _CACHE: dict[tuple, "_VocabularyTrie"] = {}
     _LOCK = threading.Lock()
 
     def __init__(self, tokenizer, language: str, vocabulary: Iterable[str]):
-        self.children: list[dict[int, int]] = [{}]
+        self.children: list[dict[int, int]] = [{}, {}]
         self.entry: dict[int, str] = {}
-        articles = [""] + [f"{a}{'' if a.endswith(chr(39)) else ' '}" for a in ARTICLES.get(language, ())]
+        self.link: dict[int, int] = {}  # an article's last node -> the node whose continuations follow it
+        articles = ARTICLES.get(language, ())
+        elided = any(a.endswith("'") for a in articles)
         for word in vocabulary:
             for form in dict.fromkeys((word, word[:1].upper() + word[1:])):
-                for article in dict.fromkeys(articles + [a[:1].upper() + a[1:] for a in articles]):
-                    node = 0
-                    for t in tokenizer.encode(f" {article}{form}"):
-                        node = self._child(node, t)
-                    self.entry.setdefault(node, word)
+                self.entry.setdefault(self._add(0, tokenizer.encode(f" {form}")), word)
+                if elided:
+                    self.entry.setdefault(self._add(1, tokenizer.encode(form)), word)
+        for a in articles:
+            for article in dict.fromkeys((a, a[:1].upper() + a[1:])):
+                self.link[self._add(0, tokenizer.encode(f" {article}"))] = 1 if article.endswith("'") else 0
         self.end_marks = tuple(t[0] for t in (tokenizer.encode(m) for m in END_MARKS) if len(t) == 1)
-        self._arrays = [None] * len(self.children)
+        self._arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _add(self, node: int, tokens: Sequence[int]) -> int:
+        """The node ``tokens`` lead to from ``node``, made where missing."""
+        for t in tokens:
+            node = self._child(node, t)
+        return node
 
     def _child(self, node: int, token: int) -> int:
         nxt = self.children[node].get(token)
@@ -263,8 +278,10 @@ class _VocabularyTrie:
 
     def next_tokens(self, node: int) -> tuple[np.ndarray, np.ndarray]:
         """The tokens that continue ``node`` and the nodes they lead to (as arrays)."""
-        if self._arrays[node] is None:
+        if node not in self._arrays:
             kids = self.children[node]
+            if node in self.link:  # after an article: its own continuations, and a word
+                kids = {**self.children[self.link[node]], **kids}
             self._arrays[node] = (np.fromiter(kids.keys(), np.int64, len(kids)),
                                   np.fromiter(kids.values(), np.int64, len(kids)))
         return self._arrays[node]

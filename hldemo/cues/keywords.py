@@ -117,7 +117,6 @@ class KeywordScorer:
         entry; a text whose entry is complete may end. Scores are mean log-probabilities per token,
         end of text included, as :meth:`score` gives them.
         """
-
         if not vocabulary:
             return []
         key = (len(vocabulary), hash(tuple(vocabulary)), n, beam)

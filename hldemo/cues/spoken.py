@@ -109,12 +109,12 @@ def choose_language(matcher, transcripts):
         scored.append((support + LANGUAGE_PRIOR * math.log(max(p, 1e-6)), t, spotted[:1]))
     if len(scored) < 2:
         return transcripts[0]
-    first = scored[0]
+    detected = scored[0][1]
     scored.sort(key=lambda x: -x[0])
-    if scored[0][1] is not first[1] and (not scored[0][2] or scored[0][2][0].score < SWITCH_SUPPORT):
-        return first[1]  # no language's words are supported (a meow): detection decides
     best = scored[0][1]
-    if best is not transcripts[0]:
+    if best is not detected and (not scored[0][2] or scored[0][2][0].score < SWITCH_SUPPORT):
+        return detected  # no language's words are supported (a meow): detection decides
+    if best is not detected:
         best.notes.append("language chosen by the words the audio supports: " + "; ".join(
             f"'{t.language}' {score:.2f} ({s[0].text.strip()!r})" if s else f"'{t.language}' none"
             for score, t, s in scored))
@@ -152,22 +152,24 @@ def read_transcript(matcher, transcript):
     partial = not all(matcher.knows(w, language) for w in words)
     if not _firm(result) and scorer is not None and 0 < len(words) <= MAX_SPOTTED_WORDS:
         vocabulary = matcher.spoken_vocabulary(language)
-        # each word, and all of them as one (Whisper splits compounds: "Egen Schirm" for "Regenschirm")
-        spans = [(w,) for w in words] + ([tuple(words)] if len(words) > 1 else [])
-        entries = list(dict.fromkeys((span, e) for span in spans for joined in {"".join(span), " ".join(span)}
-                                     for e in nearest_entries(joined, vocabulary) if e != " ".join(span)))
-        texts = [restyle(text, span, e) for span, e in entries]
-        # the entries the audio supports best, found by keyword spotting, whatever their spelling
-        for s in scorer.spot(vocabulary):
-            if s.entry not in words:
-                entries.append((tuple(words), s.entry))
-                texts.append(s.text)
+        entries: list = []
         clear = _clear_entry(matcher, transcript)
         if clear is not None and clear.entry not in words:
             repaired = matcher.match(clear.text, transcript=text, repair=False, language=language)
             if repaired.understood:
-                result, supported, entries = repaired, True, []
+                result, supported = repaired, True
                 result.notes.append(f"heard {text!r}; " + _clear_note(clear))
+        if not supported:  # candidates to score against the transcript (none needed after a clear word)
+            # each word, and all of them as one (Whisper splits compounds: "Egen Schirm" for "Regenschirm")
+            spans = [(w,) for w in words] + ([tuple(words)] if len(words) > 1 else [])
+            entries = list(dict.fromkeys((span, e) for span in spans for joined in {"".join(span), " ".join(span)}
+                                         for e in nearest_entries(joined, vocabulary) if e != " ".join(span)))
+            texts = [restyle(text, span, e) for span, e in entries]
+            # the entries the audio supports best, found by keyword spotting, whatever their spelling
+            for s in scorer.spot(vocabulary):
+                if s.entry not in words:
+                    entries.append((tuple(words), s.entry))
+                    texts.append(s.text)
         if entries:
             own, *scores = scorer.score([text] + texts)
             best = max(range(len(texts)), key=scores.__getitem__)

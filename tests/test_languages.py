@@ -312,25 +312,40 @@ def test_the_language_whose_words_the_audio_supports_wins(cue_matcher, whisper_b
     """With detection undecided (equal priors), the spoken "die Katze" is read as German, not as the
     English words Whisper makes of it: the German vocabulary's best entry is supported far better; and
     the note says why. A strong detection prior still keeps a language."""
-    from dataclasses import replace
-
     from hldemo.cues.speech import transcribe_languages
     from hldemo.cues.spoken import LANGUAGE_PRIOR, choose_language
 
     clip = ROOT / "examples" / "speech" / "die_katze.wav"
-    english = next(transcribe_languages(whisper_base, clip, language="en"))
-    german = next(transcribe_languages(whisper_base, clip, language="de"))
-    english, german = replace(english, language_probability=0.5), replace(german, language_probability=0.5)
-    chosen = choose_language(cue_matcher, [english, german])
-    assert chosen.language == "de" and "katze" in chosen.text.lower()
-    assert any("language chosen by the words the audio supports" in n for n in chosen.notes), chosen.notes
-    gap = german.scorer.spot(cue_matcher.spoken_vocabulary("de"))[0].score - \
-        english.scorer.spot(cue_matcher.spoken_vocabulary("en"))[0].score
+    english = next(transcribe_languages(whisper_base, clip, language="en")).scorer
+    german = english.for_language("de")
+    assert english.for_language("de") is german and german.for_language("en") is english  # one per language
+    language, note = choose_language(cue_matcher, [("en", 0.5, english), ("de", 0.5, german)])
+    assert language == "de" and "language chosen by the words the audio supports" in note, note
+    gap = german.spot(cue_matcher.spoken_vocabulary("de"))[0].score - \
+        english.spot(cue_matcher.spoken_vocabulary("en"))[0].score
     assert gap > 0
     p_german = 0.5 * math.exp(-(gap + 1.0) / LANGUAGE_PRIOR)  # odds that outweigh the audio's support
-    sure = [replace(english, language_probability=1 - p_german), replace(german, language_probability=p_german)]
-    assert choose_language(cue_matcher, sure).language == "en"
-    assert choose_language(cue_matcher, [english]) is english
+    assert choose_language(cue_matcher, [("en", 1 - p_german, english), ("de", p_german, german)]) == ("en", None)
+    assert choose_language(cue_matcher, [("en", 0.5, english)]) == ("en", None)
+
+
+def test_the_next_language_is_decoded_on_the_scorer_that_spotted_it(whisper_base):
+    """The language choice spots the second language before its transcript is decoded; the transcript
+    decoded afterwards carries that same scorer (its spotted entries are not searched again), and
+    every transcript keeps the detected probabilities, likeliest first."""
+    from hldemo.cues.speech import transcribe_languages
+
+    heard = transcribe_languages(whisper_base, ROOT / "examples" / "speech" / "die_katze.wav",
+                                 languages=("en", "de"), tries=2)
+    first = next(heard)
+    probabilities = first.language_probabilities
+    assert list(probabilities) == sorted(probabilities, key=lambda k: -probabilities[k]) and len(probabilities) == 2
+    assert abs(sum(probabilities.values()) - 1) < 1e-6 and probabilities[first.language] == first.language_probability
+    other = list(probabilities)[1]
+    spotter = first.scorer.for_language(other)
+    second = next(heard)
+    assert second.language == other and second.scorer is spotter and second.language_probabilities == probabilities
+    assert next(heard, None) is None
 
 
 def test_restyle_and_nearest_entries():

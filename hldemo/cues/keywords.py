@@ -84,11 +84,16 @@ class KeywordScorer:
         self._spotted: dict[tuple, list[Spotted]] = {}  # spot()'s answers (the language choice and the reading share them)
 
     def for_language(self, language: str | None) -> "KeywordScorer":
-        """A scorer of texts in another language on the same clip (sharing its cross-attention keys
-        and values, ~0.1 s of a CPU thread each)."""
-        other = KeywordScorer(self.model, self.features, language, threads=self.threads, lock=self.lock)
-        other._clip = self._clip
-        return other
+        """The scorer of texts in ``language`` on the same clip: one per language and clip, so that
+        they share the cross-attention keys and values (~0.1 s of a CPU thread each) and the spotted
+        entries (the language choice spots a language before its transcript is decoded)."""
+        scorers = self._clip.setdefault("scorers", {self.language: self})
+        language = language if self.model.is_multilingual else "en"
+        if language not in scorers:
+            other = KeywordScorer(self.model, self.features, language, threads=self.threads, lock=self.lock)
+            other._clip = self._clip
+            scorers[language] = other
+        return scorers[language]
 
     def score(self, texts: Sequence[str]) -> list[float]:
         """Mean log-probability per token of each text (its tokens and the end of text), as Whisper's

@@ -163,6 +163,8 @@ class Transcript:
         avg_logprob, no_speech_prob, compression_ratio: Whisper's decoding statistics.
         language_probability: the detected language's probability among the languages allowed
             (None when the language was given or the model is English-only).
+        language_probabilities: every allowed language's detected probability, likeliest first
+            (empty when the language was given or the model is English-only).
         notes: further messages (audio cut at 30 s, tokens capped...).
         scorer: a :class:`hldemo.cues.keywords.KeywordScorer` on the clip's encoder output in
             ``language`` (None when nothing was decoded): how much the audio supports other texts.
@@ -180,6 +182,7 @@ class Transcript:
     no_speech_prob: float | None = None
     compression_ratio: float | None = None
     language_probability: float | None = None
+    language_probabilities: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     scorer: object = field(default=None, repr=False, compare=False)
 
@@ -264,7 +267,8 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
     """Transcripts of one clip in its most likely languages, best first (a generator).
 
     The audio is encoded once; a multilingual model's language detection is restricted to
-    ``languages`` and the clip is decoded in up to ``tries`` of them, in order of probability. An
+    ``languages`` and the clip is decoded in up to ``tries`` of them, in order of probability, each only
+    when the next transcript is asked for (a caller that needs the first alone pays for one decode). An
     English-only model, a given ``language`` or an unusable clip yields one transcript. Each
     transcript carries a :class:`hldemo.cues.keywords.KeywordScorer` on the clip's encoder output.
 
@@ -326,7 +330,7 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
             return
         seconds = time.perf_counter() - t0  # cumulative: what this transcript cost, encoding included
         out = _checked(result, max_tokens, seconds, dict(base, notes=list(notes)), logprob_threshold)
-        out.language_probability = probs.get(lang)
+        out.language_probability, out.language_probabilities = probs.get(lang), dict(probs)
         scorer = (KeywordScorer(model, features, lang, threads=cpu_threads, lock=_DECODE_LOCK) if scorer is None
                   else scorer.for_language(lang))
         out.scorer = scorer

@@ -5,11 +5,11 @@
 1. Whisper base detects the clip's language among :data:`hldemo.cues.speech.CUE_LANGUAGES` and
    decodes it in that language: a French word is not read as English words. Detection is unsure on a
    single word (a French speaker's "un poisson" is 89 % English to it), so when the transcript is short
-   (:data:`hldemo.cues.keywords.MAX_SPOTTED_WORDS` words) the second likeliest language is decoded too,
+   (:data:`hldemo.cues.keywords.MAX_SPOTTED_WORDS` words) the second likeliest language is weighed too,
    and the language whose category words the audio supports best wins: each language's best
    spotted vocabulary entry (:meth:`hldemo.cues.keywords.KeywordScorer.spot`), plus
    :data:`LANGUAGE_PRIOR` times the log of the detection's probability, if that entry is supported well
-   (:func:`choose_language`).
+   (:func:`choose_language`). The second language is decoded only when it wins (a decode is ~0.2 s).
 2. The transcript is matched without spelling repair, German, French and Spanish words in the
    chosen language only. A match by names or sound words of every word stands.
 3. Otherwise, for a short transcript, candidates replace it when the audio supports them nearly as
@@ -74,7 +74,16 @@ def match_spoken(matcher, audio, model, multilingual=None):
                                      tries=LANGUAGE_TRIES)
         transcript = next(heard)
         if transcript.scorer is not None and _is_short(transcript):
-            transcript = choose_language(matcher, [transcript, *heard])
+            # the other languages are spotted on the same clip; one is decoded only if it wins
+            others = list(transcript.language_probabilities.items())[1:LANGUAGE_TRIES]
+            language, note = choose_language(matcher, [(transcript.language, transcript.language_probability,
+                                                        transcript.scorer)] + [
+                (lang, p, transcript.scorer.for_language(lang)) for lang, p in others])
+            if language != transcript.language:
+                switched = next((t for t in heard if t.language == language and t.scorer is not None), None)
+                if switched is not None:
+                    transcript = switched
+                    transcript.notes.append(note)
     else:  # English only, with Whisper's usual bounds
         transcript = next(transcribe_languages(model, audio, max_tokens=MAX_TOKENS, logprob_threshold=LOGPROB_THRESHOLD))
     result = read_transcript(matcher, transcript)
@@ -94,31 +103,30 @@ def match_spoken(matcher, audio, model, multilingual=None):
     return result
 
 
-def choose_language(matcher, transcripts):
-    """The transcript (one per language, from one clip) whose language's category words the audio
-    supports best: the best spotted entry's mean log-probability plus :data:`LANGUAGE_PRIOR` times the
-    log of the language's detected probability; a language other than the detected one wins only with
-    an entry supported at :data:`SWITCH_SUPPORT` or better. Its notes say what the others scored."""
+def choose_language(matcher, candidates):
+    """The language, among one clip's ``candidates`` (``(language, detected probability, scorer)``, the
+    detected language first), whose category words the audio supports best: the best spotted entry's
+    mean log-probability plus :data:`LANGUAGE_PRIOR` times the log of the language's probability; a
+    language other than the detected one wins only with an entry supported at :data:`SWITCH_SUPPORT`
+    or better.
+
+    Returns:
+        ``(language, note)``: the note says what each language scored (None when the detected one stays).
+    """
     scored = []
-    for t in transcripts:
-        if t.scorer is None:
-            continue
-        spotted = t.scorer.spot(matcher.spoken_vocabulary(t.language))
-        p = t.language_probability or 0.0
+    for language, p, scorer in candidates:
+        spotted = scorer.spot(matcher.spoken_vocabulary(language))
         support = spotted[0].score if spotted else -math.inf
-        scored.append((support + LANGUAGE_PRIOR * math.log(max(p, 1e-6)), t, spotted[:1]))
+        scored.append((support + LANGUAGE_PRIOR * math.log(max(p or 0.0, 1e-6)), language, spotted[:1]))
+    detected = candidates[0][0]
     if len(scored) < 2:
-        return transcripts[0]
-    detected = scored[0][1]
-    scored.sort(key=lambda x: -x[0])
-    best = scored[0][1]
-    if best is not detected and (not scored[0][2] or scored[0][2][0].score < SWITCH_SUPPORT):
-        return detected  # no language's words are supported (a meow): detection decides
-    if best is not detected:
-        best.notes.append("language chosen by the words the audio supports: " + "; ".join(
-            f"'{t.language}' {score:.2f} ({s[0].text.strip()!r})" if s else f"'{t.language}' none"
-            for score, t, s in scored))
-    return best
+        return detected, None
+    best = max(scored, key=lambda x: x[0])
+    if best[1] == detected or not best[2] or best[2][0].score < SWITCH_SUPPORT:
+        return detected, None  # no other language's words are supported (a meow): detection decides
+    return best[1], "language chosen by the words the audio supports: " + "; ".join(
+        f"'{language}' {score:.2f} ({s[0].text.strip()!r})" if s else f"'{language}' none"
+        for score, language, s in sorted(scored, key=lambda x: -x[0]))
 
 
 def _is_short(transcript) -> bool:

@@ -165,6 +165,65 @@ class KeywordScorer:
                 live = [g[:4] for g in grown]
         return sorted(found.values(), key=lambda s: -s.score)[:n]
 
+    # --- Whisper's own decoding, on the clip's shared keys and values ------------------------------
+    def detect_language(self) -> dict[str, float]:
+        """Whisper's language detection: each language's probability (softmax over the language
+        tokens after the start of transcript), as ``whisper.decoding.detect_language`` gives it."""
+        tok = self.tokenizer
+        logits = self._first_step()[0, list(tok.all_language_tokens)]
+        return dict(zip(tok.all_language_codes, logits.softmax(-1).tolist()))
+
+    def decode(self, options):
+        """Greedy decoding of the clip in this scorer's language, as ``whisper.decode`` does it with
+        ``options`` (temperature 0, no timestamps: its initial tokens, logit filters, sample length,
+        statistics), but on the clip's keys and values computed once (~0.07 s a decode on a CPU
+        thread) and without whisper's cache hooks on the shared model.
+
+        Returns:
+            A ``whisper.DecodingResult``.
+        """
+        import torch
+        from whisper.decoding import DecodingResult, DecodingTask
+        from whisper.utils import compression_ratio
+
+        if options.temperature != 0 or not options.without_timestamps or options.beam_size or options.best_of:
+            raise ValueError("KeywordScorer.decode is greedy at temperature 0, without timestamps")
+        task = DecodingTask(self.model, options)  # whisper's own prompt, filters and limits
+        eot, device = task.tokenizer.eot, self.features.device
+        tokens = torch.tensor([task.initial_tokens], device=device)
+        total = torch.zeros(1, device=device)  # float32, as whisper sums
+        no_speech = float(self._first_step().softmax(-1)[0, task.tokenizer.no_speech]) \
+            if task.tokenizer.no_speech is not None else float("nan")
+        with self.lock, limit_torch_threads(self.threads), torch.no_grad():
+            cache: list = []
+            logits = self._extend(cache, [0], tokens, logits=True)
+            for _ in range(task.sample_len):
+                for f in task.logit_filters:
+                    f.apply(logits, tokens)
+                token = logits.argmax(-1)
+                total += logits.log_softmax(-1)[0, token]
+                tokens = torch.cat([tokens, token[:, None]], -1)
+                if int(token) == eot or tokens.shape[-1] > task.n_ctx:
+                    break
+                logits = self._extend(cache, [0], tokens[:, -1:], logits=True)
+        sampled = tokens[0, task.sample_begin:].tolist()
+        sampled = sampled[:sampled.index(eot)] if eot in sampled else sampled
+        text = task.tokenizer.decode(sampled).strip()
+        return DecodingResult(audio_features=self.features[0], language=options.language or self.language,
+                              tokens=sampled, text=text, avg_logprob=float(total) / (len(sampled) + 1),
+                              no_speech_prob=no_speech, temperature=0.0, compression_ratio=compression_ratio(text))
+
+    def _first_step(self):
+        """The logits after the start-of-transcript token alone, ``(1, vocabulary)``: language detection
+        and p(no speech) read them (once per clip)."""
+        import torch
+
+        if "first" not in self._clip:
+            with self.lock, limit_torch_threads(self.threads), torch.no_grad():
+                sot = torch.tensor([[self.tokenizer.sot]], device=self.features.device)
+                self._clip["first"] = self._extend([], [0], sot, logits=True)
+        return self._clip["first"]
+
     # --- the decoder on a batch of texts against one clip -----------------------------------------
     def _hidden(self, tokens):
         """The decoder's last hidden states, ``(texts, tokens, width)``, for ``tokens`` of one clip."""
@@ -187,11 +246,11 @@ class KeywordScorer:
         weight = self.model.decoder.token_embedding.weight.to(hidden.dtype)
         return (hidden @ weight.T).float().log_softmax(-1)
 
-    def _extend(self, cache: list, parents: Sequence[int], tokens) -> np.ndarray:
+    def _extend(self, cache: list, parents: Sequence[int], tokens, logits: bool = False):
         """Feed ``tokens`` (``(texts, new tokens)``) to the decoder, each text continuing the cached text
         at row ``parents[i]`` (incremental decoding: only the new tokens are computed); ``cache`` (per
         block: self-attention keys and values) is updated in place. Returns the next token's
-        log-probabilities per text, as a numpy array."""
+        log-probabilities per text, as a numpy array (``logits``: the logits, as a tensor)."""
         import torch
         import torch.nn.functional as F
 
@@ -213,7 +272,10 @@ class KeywordScorer:
             x = x + attn.out(out.transpose(1, 2).flatten(2))
             x = x + _cross_attention(block.cross_attn, block.cross_attn_ln(x), k_cross, v_cross)
             x = x + block.mlp(block.mlp_ln(x))
-        return self._logprobs(decoder.ln(x[:, -1])).cpu().numpy()
+        hidden = decoder.ln(x[:, -1])
+        if logits:
+            return (hidden @ decoder.token_embedding.weight.to(hidden.dtype).T).float()
+        return self._logprobs(hidden).cpu().numpy()
 
 
 def _keys_values(attention, features):

@@ -84,7 +84,7 @@ def _alignment_heads(model, config: Path | None) -> None:
 
 _MODELS: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
-_DECODE_LOCK = threading.Lock()
+_DECODE_LOCK = threading.Lock()  # one encoder or decoder pass at a time
 
 
 def load_speech_model(name_or_path: str | Path = DEFAULT_SPEECH_MODEL, device: str | None = None):
@@ -249,7 +249,7 @@ def transcribe(model, audio: AudioSource, *, language: str | None = None, task: 
         task: ``"transcribe"``, or ``"translate"`` (to English; multilingual models only).
         max_tokens: token cap of the decoder.
         threads: torch CPU threads to use meanwhile (see :func:`limit_torch_threads`; ignored on
-            GPU). Transcriptions run one at a time (they share the model's key/value cache hooks).
+            GPU). Transcriptions run one at a time (a model's decoder is shared; one CPU is busy enough).
         languages: the languages a multilingual model's detection chooses from (default: those the
             cue matcher reads, :data:`CUE_LANGUAGES`); ``()`` for all of Whisper's.
 
@@ -270,7 +270,9 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
     ``languages`` and the clip is decoded in up to ``tries`` of them, in order of probability, each only
     when the next transcript is asked for (a caller that needs the first alone pays for one decode). An
     English-only model, a given ``language`` or an unusable clip yields one transcript. Each
-    transcript carries a :class:`hldemo.cues.keywords.KeywordScorer` on the clip's encoder output.
+    transcript carries a :class:`hldemo.cues.keywords.KeywordScorer` on the clip's encoder output; its
+    :meth:`~hldemo.cues.keywords.KeywordScorer.decode` decodes as ``whisper.decode`` does, and language
+    detection, decoding and keyword spotting share the clip's cross-attention keys and values.
 
     Args:
         logprob_threshold: mean log-probability below which a transcript is "low confidence".
@@ -303,26 +305,25 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
     try:
         with _DECODE_LOCK, limit_torch_threads(cpu_threads), torch.no_grad():
             features = model.encoder(mel[None].to(next(model.parameters()).dtype))[0]
-            probs: dict[str, float] = {}
-            if language is None:
-                _, found = model.detect_language(features[None])
-                probs = {k: float(v) for k, v in found[0].items() if not languages or k in languages}
-                total = sum(probs.values()) or 1.0
-                probs = {k: v / total for k, v in sorted(probs.items(), key=lambda kv: -kv[1])}
+        # decoding, language detection and keyword scoring share the clip's cross-attention keys
+        scorer = KeywordScorer(model, features, language or "en", threads=cpu_threads, lock=_DECODE_LOCK)
+        probs: dict[str, float] = {}
+        if language is None:
+            found = scorer.detect_language()
+            probs = {k: v for k, v in found.items() if not languages or k in languages}
+            total = sum(probs.values()) or 1.0
+            probs = {k: v / total for k, v in sorted(probs.items(), key=lambda kv: -kv[1])}
     except Exception as e:  # a broken model or an out-of-memory error: report, don't crash the app
         log.exception("Whisper encoding failed")
         yield Transcript(status="error", message=f"Speech recognition failed: {error_line(e)}",
                          seconds=time.perf_counter() - t0, **base)
         return
     candidates = [language] if language is not None else list(probs)[:max(1, tries)]
-    scorer = None
     for lang in candidates:
         options = whisper.DecodingOptions(task=task, language=lang, temperature=0.0, sample_len=max_tokens,
                                           without_timestamps=True, fp16=device.type == "cuda")
         try:
-            # one decode at a time: whisper's key/value cache hooks live on the shared model
-            with _DECODE_LOCK, limit_torch_threads(cpu_threads), torch.no_grad():
-                result = whisper.decode(model, features, options)
+            result = scorer.for_language(lang).decode(options)
         except Exception as e:
             log.exception("Whisper decoding failed")
             yield Transcript(status="error", message=f"Speech recognition failed: {error_line(e)}",
@@ -331,9 +332,7 @@ def transcribe_languages(model, audio: AudioSource, *, language: str | None = No
         seconds = time.perf_counter() - t0  # cumulative: what this transcript cost, encoding included
         out = _checked(result, max_tokens, seconds, dict(base, notes=list(notes)), logprob_threshold)
         out.language_probability, out.language_probabilities = probs.get(lang), dict(probs)
-        scorer = (KeywordScorer(model, features, lang, threads=cpu_threads, lock=_DECODE_LOCK) if scorer is None
-                  else scorer.for_language(lang))
-        out.scorer = scorer
+        out.scorer = scorer.for_language(lang)
         yield out
 
 

@@ -108,16 +108,19 @@ def choose_language(matcher, candidates):
     detected language first), whose category words the audio supports best: the best spotted entry's
     mean log-probability plus :data:`LANGUAGE_PRIOR` times the log of the language's probability; a
     language other than the detected one wins only with an entry supported at :data:`SWITCH_SUPPORT`
-    or better.
+    or better. A language whose prior alone is below the best total so far is not searched (its
+    total could not be higher).
 
     Returns:
         ``(language, note)``: the note says what each language scored (None when the detected one stays).
     """
     scored = []
     for language, p, scorer in candidates:
+        prior = LANGUAGE_PRIOR * math.log(max(p or 0.0, 1e-6))
+        if scored and prior <= max(s[0] for s in scored):
+            continue  # a mean log-prob is at most 0: this language cannot win, and is not searched
         spotted = scorer.spot(matcher.spoken_vocabulary(language))
-        support = spotted[0].score if spotted else -math.inf
-        scored.append((support + LANGUAGE_PRIOR * math.log(max(p or 0.0, 1e-6)), language, spotted[:1]))
+        scored.append(((spotted[0].score if spotted else -math.inf) + prior, language, spotted[:1]))
     detected = candidates[0][0]
     if len(scored) < 2:
         return detected, None

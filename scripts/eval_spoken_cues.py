@@ -24,6 +24,7 @@ Usage::
     python scripts/eval_spoken_cues.py --words dev           # real people's words (hldemo.cues.word_clips)
     python scripts/eval_spoken_cues.py --words held_out --json out.json
     python scripts/eval_spoken_cues.py --words all --ceiling --languages en,de,fr  # + the forced choice
+    python scripts/eval_spoken_cues.py --latency 10          # seconds of a 2 s spoken cue: a sentence, a short word
 
 ``--words ROLE`` runs the real people's recordings of :mod:`hldemo.cues.word_clips` (``dev``,
 ``held_out`` or ``all``) through the demo's audio input and prints, per language, right / wrong category
@@ -84,12 +85,14 @@ def main(argv=None) -> int:
                         "choice and no 'not sure'")
     p.add_argument("--latency", type=int, default=0, metavar="N",
                    help="time the speech path on a 2 s clip (speech padded with silence) N times")
-    p.add_argument("--latency-clip", default=str(ROOT / "examples" / "speech" / "show_me_the_cat.wav"),
-                   help="the speech --latency pads to 2 s (default: %(default)s)")
+    p.add_argument("--latency-clip", action="append", default=None,
+                   help="the speech --latency pads to 2 s; repeatable (default: the shipped sentence "
+                        "show_me_the_cat.wav and short foreign cue die_katze.wav)")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
     if args.latency:
-        return latency(args.latency, Path(args.latency_clip))
+        clips = args.latency_clip or [ROOT / "examples" / "speech" / n for n in ("show_me_the_cat.wav", "die_katze.wav")]
+        return latency(args.latency, [Path(c) for c in clips])
     if args.words:
         return eval_words(args.words, args.languages.split(","), args.json, args.ceiling)
 
@@ -146,10 +149,10 @@ def main(argv=None) -> int:
     return 0
 
 
-def latency(n: int, speech: Path, seconds: float = 2.0) -> int:
+def latency(n: int, clips: list[Path], seconds: float = 2.0) -> int:
     """Seconds of :meth:`CueMatcher.match_speech` (language detection, decoding, keyword scoring,
-    matching) on a clip of ``seconds``: ``speech`` (e.g. the shipped "show me the cat", 1.3 s) padded
-    with silence."""
+    matching) on clips of ``seconds``: each of ``clips`` (e.g. the shipped "show me the cat", 1.3 s)
+    padded with silence."""
     import numpy as np
     import torch
 
@@ -158,19 +161,20 @@ def latency(n: int, speech: Path, seconds: float = 2.0) -> int:
     torch.set_num_threads(1)
     matcher = load_cue_matcher("curated")
     tiny, base = load_speech_model("tiny.en", device="cpu"), load_speech_model("base", device="cpu")
-    samples = load_audio(speech).samples
-    clip = np.zeros(int(seconds * TARGET_SAMPLE_RATE), np.float32)
-    clip[:min(len(samples), len(clip))] = samples[:len(clip)]
-    times = []
-    for i in range(n + 1):
-        t0 = time.perf_counter()
-        r = matcher.match_speech((TARGET_SAMPLE_RATE, clip), tiny, multilingual=base)
-        if i:  # the first call warms up
-            times.append(time.perf_counter() - t0)
-    times.sort()
-    print(f"spoken cue, {seconds:.1f} s clip ({r.transcript!r} -> {r.node_ids}), torch threads "
-          f"{torch.get_num_threads()}: median {times[len(times) // 2]:.2f} s, p90 {times[int(0.9 * (len(times) - 1))]:.2f} s, "
-          f"max {times[-1]:.2f} s over {n} runs")
+    for speech in clips:
+        samples = load_audio(speech).samples
+        clip = np.zeros(int(seconds * TARGET_SAMPLE_RATE), np.float32)
+        clip[:min(len(samples), len(clip))] = samples[:len(clip)]
+        times = []
+        for i in range(n + 1):
+            t0 = time.perf_counter()
+            r = matcher.match_speech((TARGET_SAMPLE_RATE, clip), tiny, multilingual=base)
+            if i:  # the first call warms up
+                times.append(time.perf_counter() - t0)
+        times.sort()
+        print(f"spoken cue, {seconds:.1f} s clip of {Path(speech).name} ({r.transcript!r} -> {r.node_ids}), torch "
+              f"threads {torch.get_num_threads()}: median {times[len(times) // 2]:.2f} s, "
+              f"p90 {times[int(0.9 * (len(times) - 1))]:.2f} s, max {times[-1]:.2f} s over {n} runs")
     return 0
 
 

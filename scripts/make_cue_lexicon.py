@@ -400,10 +400,17 @@ def coverage(table: dict[str, list[str]], terms: set[str]) -> tuple[int, int]:
     return len(terms & first), len(terms & anywhere)
 
 
+def apertium_dictionaries(lang: str) -> list[tuple[str, str]]:
+    """The (from, to) keys of :data:`APERTIUM_PAIRS` that ``lang``'s routes read."""
+    out = []
+    for via in APERTIUM_ROUTES.get(lang, ()):
+        out += [(lang, "en"), ("en", lang)] if via == "en" else [(lang, via), (via, "en")]
+    return out
+
+
 def apertium_packages(langs=LANGS) -> list[str]:
     """The Debian packages of the Apertium dictionaries that the languages' routes read."""
-    return sorted({APERTIUM_PAIRS[pair][0] for lang in langs for via in APERTIUM_ROUTES.get(lang, ())
-                   for pair in ([(lang, via), (via, "en")] if via != "en" else [(lang, "en"), ("en", lang)])})
+    return sorted({APERTIUM_PAIRS[key][0] for lang in langs for key in apertium_dictionaries(lang)})
 
 
 def missing_apertium(folder: Path) -> list[str]:
@@ -501,9 +508,9 @@ def main(argv=None) -> int:
     (args.out / "sources.json").write_text(json.dumps(
         {"generator": "scripts/make_cue_lexicon.py", "languages": NAMES,
          "dictionaries": [f"freedict-{a}" for lang in LANGS.values() for a in (f"{lang}-eng", f"eng-{lang}")],
-         "apertium": {lang: {"routes": list(APERTIUM_ROUTES[lang]), "min_pivots": MIN_PIVOTS,
-                             "transducers": [f"{APERTIUM_PAIRS[k][0]}/{APERTIUM_PAIRS[k][1]}" for k in APERTIUM_PAIRS
-                                             if lang in k or (k[0] in APERTIUM_ROUTES[lang] and k[1] == "en")]}
+         "apertium": {lang: {"routes": list(APERTIUM_ROUTES[lang]),
+                             **({} if APERTIUM_ROUTES[lang] == ("en",) else {"min_pivots": MIN_PIVOTS}),
+                             "transducers": ["/".join(APERTIUM_PAIRS[key]) for key in apertium_dictionaries(lang)]}
                       for lang in APERTIUM_ROUTES} if packages else {},
          "apertium_packages": packages},
         indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -155,10 +155,9 @@ def read_apertium(path: Path, tag: str = APERTIUM_TAG) -> list[tuple[str, str]]:
     Debian ships the dictionaries compiled only (``*.autobil.bin``, no ``.dix``). ``lt-print`` (package
     lttoolbox-dev) writes the transducer as AT&T text; its paths from state 0 to a final state are the
     entries ("perro<n>" : "dog<n>"). ``lt-expand`` reads only ``.dix`` sources and ``lt-paradigm`` needs each
-    lemma spelt out, so the paths are walked here. A walk stops at a left side other than letters,
-    spaces, "'", "-" and "#" then ``tag`` (numerals', centuries' and acronyms' entries would be
-    millions; common nouns are lower case), and
-    skips states on a cycle (regular expressions: numbers, URLs).
+    lemma spelt out, so the paths are walked here. A walk stops at a left side other than lower-case
+    letters, spaces, "'", "-" and "#" then ``tag`` (common nouns are lower case; numerals', centuries'
+    and acronyms' entries would be millions), and skips states on a cycle (regular expressions).
     """
     att = subprocess.run(["lt-print", str(path)], capture_output=True, text=True, check=True).stdout
     found: dict[tuple[str, str], None] = {}
@@ -185,7 +184,7 @@ def read_apertium(path: Path, tag: str = APERTIUM_TAG) -> list[tuple[str, str]]:
                     if a != tag or not left:
                         continue
                     stack.append((target, left + a, right + b, True))
-                elif tagged or not a or a.isalpha() and not a.isupper() or a in " '-#":
+                elif tagged or not a or (a.isalpha() and not a.isupper()) or a in " '-#":
                     stack.append((target, left + a, right + b, tagged))
     return list(found)
 
@@ -496,7 +495,7 @@ def main(argv=None) -> int:
                 f"(packages {', '.join(f'`{pkg}`' for pkg in packages)}; Spanish directly, French through Spanish "
                 "and Esperanto), GPL-2.0 or GPL-2.0-or-later (their Debian copyright files follow), so `es.tsv` "
                 "and `fr.tsv` are GPL-2.0.")
-    readme = ("# Cue word lists derived from FreeDict and Apertium\n\n"
+    readme = (f"# Cue word lists derived from FreeDict{' and Apertium' if packages else ''}\n\n"
               "`de.tsv`, `fr.tsv` and `es.tsv` (`word<TAB>English translations`) were derived by "
               "`scripts/make_cue_lexicon.py` from Debian's FreeDict dictionaries (packages "
               "`dict-freedict-{deu,fra,spa}-eng` and `dict-freedict-eng-{deu,fra,spa}`). They are "

@@ -30,8 +30,9 @@ the nouns they give no wanted pair for are taken from Apertium's bilingual dicti
 (:func:`read_apertium`): Spanish directly (apertium-eng-spa; a pair the English->Spanish direction
 gives back ranks first), French through Spanish and Esperanto, as Debian has no English-French
 pair. A pivot is noisy ("banque" -> "banco" -> bench), so a French pair is kept when both pivots give
-it or when it is the only English noun either gives the word (:func:`apertium_pairs`). FreeDict's
-words keep FreeDict's translations only. ``--report`` estimates the Apertium pairs' precision: the
+it or when it is the only English noun either gives the word (:func:`apertium_pairs`). A word that
+Apertium's analyser knows, but never as a noun, is left out ("petit" is small, not a kid:
+:func:`no_nouns`). FreeDict's words keep FreeDict's translations only. ``--report`` estimates the Apertium pairs' precision: the
 share of them that FreeDict gives too, on the words both translate.
 
 Two kinds of words are written from rules instead of the dictionaries:
@@ -123,7 +124,10 @@ APERTIUM_ROUTES = {"es": ("en",), "fr": ("es", "eo")}
 # a pivoted pair is kept when this many pivot languages give it, or when it is the only English noun
 # any pivot gives the word (Spanish "banco" alone would make "banque" a bench too)
 MIN_PIVOTS = 2
-APERTIUM_TAG = "<n>"  # nouns: what the hierarchy names
+APERTIUM_POS = "n"  # nouns: what the hierarchy names
+# Apertium's morphological analysers (same packages): a word they know, but never as a noun, is no
+# new noun ("petit": small, "réduit": reduced; not "boule", a ball or "rolls")
+APERTIUM_ANALYSERS = {"es": ("apertium-eng-spa", "spa-eng.automorf.bin"), "fr": ("apertium-fr-es", "fr-es.automorf.bin")}
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
@@ -148,19 +152,20 @@ def read_dictd(dictd: Path, name: str) -> tuple[list[tuple[str, str]], str]:
     return entries, info
 
 
-def read_apertium(path: Path, tag: str = APERTIUM_TAG) -> list[tuple[str, str]]:
-    """``[(lemma, translation), ...]``: the entries of a compiled Apertium bilingual dictionary whose both
-    sides are ``tag`` words (nouns), lower case, "#" (the invariable part's mark) dropped.
+def read_apertium(path: Path) -> list[tuple[str, str, str]]:
+    """``[(lemma, part of speech, translation), ...]``: the entries of a compiled Apertium bilingual
+    dictionary whose two sides are the same part of speech ("perro", "n", "dog"), lower case, "#" (the
+    invariable part's mark) dropped.
 
     Debian ships the dictionaries compiled only (``*.autobil.bin``, no ``.dix``). ``lt-print`` (package
     lttoolbox-dev) writes the transducer as AT&T text; its paths from state 0 to a final state are the
     entries ("perro<n>" : "dog<n>"). ``lt-expand`` reads only ``.dix`` sources and ``lt-paradigm`` needs each
     lemma spelt out, so the paths are walked here. A walk stops at a left side other than lower-case
-    letters, spaces, "'", "-" and "#" then ``tag`` (common nouns are lower case; numerals', centuries'
+    letters, spaces, "'", "-" and "#" then a tag (common words are lower case; numerals', centuries'
     and acronyms' entries would be millions), and skips states on a cycle (regular expressions).
     """
     att = subprocess.run(["lt-print", str(path)], capture_output=True, text=True, check=True).stdout
-    found: dict[tuple[str, str], None] = {}
+    found: dict[tuple[str, str, str], None] = {}
     for section in att.split("\n--\n"):
         arcs: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
         final = set()
@@ -171,21 +176,21 @@ def read_apertium(path: Path, tag: str = APERTIUM_TAG) -> list[tuple[str, str]]:
             elif f[0].strip():
                 final.add(int(f[0]))
         looped = _on_cycles(arcs)
-        stack = [(0, "", "", False)]  # state, left side, right side, whether the left side's tag was read
+        stack = [(0, "", "", "")]  # state, left side, right side, the left side's first tag once read
         while stack:
-            state, left, right, tagged = stack.pop()
+            state, left, right, pos = stack.pop()
             translation, _, tags = right.partition("<")
-            if tagged and state in final and f"<{tags}".startswith(tag):
-                found[(left.partition("<")[0].replace("#", "").casefold(), translation.replace("#", "").casefold())] = None
+            if pos and state in final and f"<{tags}".startswith(pos):  # "ido<n>": "Ido<np>" is no noun
+                found[(left.partition("<")[0].replace("#", "").casefold(), pos.strip("<>"),
+                       translation.replace("#", "").casefold())] = None
             for target, a, b in arcs.get(state, ()):
                 if target in looped:
                     continue
-                if not tagged and a.startswith("<") and len(a) > 1:
-                    if a != tag or not left:
-                        continue
-                    stack.append((target, left + a, right + b, True))
-                elif tagged or not a or (a.isalpha() and not a.isupper()) or a in " '-#":
-                    stack.append((target, left + a, right + b, tagged))
+                if not pos and a.startswith("<") and len(a) > 1:
+                    if left:
+                        stack.append((target, left + a, right + b, a))
+                elif pos or not a or (a.isalpha() and not a.isupper()) or a in " '-#":
+                    stack.append((target, left + a, right + b, pos))
     return list(found)
 
 
@@ -194,16 +199,17 @@ def apertium_pairs(folder: Path, lang: str, term=str) -> dict[str, dict[str, int
     pairs kept: a direct pair ranks 0 when the English->foreign dictionary gives it back, else
     UNCONFIRMED; a pivoted pair is kept when at least :data:`MIN_PIVOTS` pivot languages give it or when
     its English noun is the only one the pivots give the word, and ranks by how many of the routes'
-    pivots do not give it."""
-    read: dict[tuple[str, str], dict[str, list[str]]] = {}
+    pivots do not give it. A word :func:`no_nouns` finds is left out."""
+    nouns: dict[tuple[str, str], dict[str, list[str]]] = {}
 
-    def table(src: str, dst: str) -> dict[str, list[str]]:  # lemma -> translations, read once
-        if (src, dst) not in read:
-            read[(src, dst)] = defaultdict(list)
+    def table(src: str, dst: str) -> dict[str, list[str]]:  # noun -> its noun translations, read once
+        if (src, dst) not in nouns:
+            nouns[(src, dst)] = defaultdict(list)
             package, name = APERTIUM_PAIRS[(src, dst)]
-            for lemma, translation in read_apertium(folder / package / name):
-                read[(src, dst)][lemma].append(translation)
-        return read[(src, dst)]
+            for lemma, pos, translation in read_apertium(folder / package / name):
+                if pos == APERTIUM_POS:
+                    nouns[(src, dst)][lemma].append(translation)
+        return nouns[(src, dst)]
 
     routes = APERTIUM_ROUTES[lang]
     out: dict[str, dict[str, int]] = defaultdict(dict)
@@ -212,19 +218,35 @@ def apertium_pairs(folder: Path, lang: str, term=str) -> dict[str, dict[str, int
         for f, engs in table(lang, "en").items():
             for e in map(term, engs):
                 out[f].setdefault(e, 0 if (f, e) in back else UNCONFIRMED)
-        return dict(out)
-    # foreign -> English -> the pivot languages that give the pair
-    via: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for pivot in routes:
-        onward = table(pivot, "en")
-        for f, middles in table(lang, pivot).items():
-            for e in {term(e) for m in middles for e in onward.get(m, ())}:
-                via[f][e].add(pivot)
-    for f, engs in via.items():
-        for e, pivots in engs.items():
-            if len(pivots) >= MIN_PIVOTS or len(engs) == 1:
-                out[f][e] = len(routes) - len(pivots)
-    return dict(out)
+    else:
+        # foreign -> English -> the pivot languages that give the pair
+        via: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for pivot in routes:
+            onward = table(pivot, "en")
+            for f, middles in table(lang, pivot).items():
+                for e in {term(e) for m in middles for e in onward.get(m, ())}:
+                    via[f][e].add(pivot)
+        for f, engs in via.items():
+            for e, pivots in engs.items():
+                if len(pivots) >= MIN_PIVOTS or len(engs) == 1:
+                    out[f][e] = len(routes) - len(pivots)
+    skip = no_nouns(folder, lang, out)
+    return {f: engs for f, engs in out.items() if f not in skip}
+
+
+def no_nouns(folder: Path, lang: str, words) -> set[str]:
+    """The single ``words`` that Apertium's analyser of ``lang`` knows, but never as a noun: the
+    bilingual dictionary's noun is a rare sense, and a cue means the word's own ("un petit chien" is
+    no kid dog, "prix réduit" no camera). A noun that is an adjective or a verb form too stays
+    ("mamífero", "boule"), and so does a word the analyser does not know ("brocoli")."""
+    words = [w for w in words if re.fullmatch(r"[^\W\d_]+", w)]
+    package, name = APERTIUM_ANALYSERS[lang]
+    text = subprocess.run(["lt-proc", str(folder / package / name)], input="\n".join(words) + "\n",
+                          capture_output=True, text=True, check=True).stdout
+    units = re.findall(r"\^([^$]*)\$", text)
+    if len(units) != len(words):
+        raise RuntimeError(f"lt-proc read {len(words)} words as {len(units)}")
+    return {w for w, unit in zip(words, units) if "/*" not in unit and "<n>" not in unit}
 
 
 def _on_cycles(arcs: dict[int, list[tuple[int, str, str]]]) -> set[int]:
@@ -415,8 +437,10 @@ def apertium_packages(langs=LANGS) -> list[str]:
 def missing_apertium(folder: Path) -> list[str]:
     """What reading the Apertium dictionaries in ``folder`` lacks: packages and ``lt-print``."""
     missing = [pkg for pkg in apertium_packages()
-               if not all((folder / p / name).is_file() for p, name in APERTIUM_PAIRS.values() if p == pkg)]
-    return missing + ([] if shutil.which("lt-print") else ["lttoolbox-dev (lt-print)"])
+               if not all((folder / p / name).is_file()
+                          for p, name in (*APERTIUM_PAIRS.values(), *APERTIUM_ANALYSERS.values()) if p == pkg)]
+    tools = [f"{t} ({pkg})" for t, pkg in (("lt-print", "lttoolbox-dev"), ("lt-proc", "lttoolbox")) if not shutil.which(t)]
+    return missing + tools
 
 
 def agreement(pairs: dict[str, dict[str, int]], table: dict[str, list[str]], wanted: set[str],
@@ -472,7 +496,8 @@ def main(argv=None) -> int:
                   f"({anywhere / len(terms):.1%}), as a first translation {first} ({first / len(terms):.1%})")
             if extra is not None:
                 agree, total = agreement(extra, build(args.dictd, lang, wanted, freq)[0], wanted, lang)
-                print(f"    Apertium ({'+'.join(APERTIUM_ROUTES[lang])}): {sum(map(bool, extra.values()))} nouns; "
+                routes = "direct" if APERTIUM_ROUTES[lang] == ("en",) else "through " + "+".join(APERTIUM_ROUTES[lang])
+                print(f"    Apertium ({routes}): {sum(map(bool, extra.values()))} nouns; "
                       f"on the words FreeDict translates too, FreeDict gives {agree}/{total} of its pairs "
                       f"({agree / max(total, 1):.1%})")
             continue

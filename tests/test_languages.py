@@ -1,4 +1,4 @@
-"""German, French and Spanish cues (issue 12): typed through the FreeDict word lists
+"""German, French and Spanish cues (issue 12): typed through the FreeDict/Apertium word lists
 (hldemo.cues.translate), with the real embedder; no mocks.
 
 The table (tests/tables/languages.tsv) was written before it was first run; measured misses carry a
@@ -116,6 +116,27 @@ def test_body_parts_name_nothing(cue_matcher, cue, language):
         r = cue_matcher.match(cue, transcript=cue if lang else None, repair=lang is None, language=lang)
         assert not r.understood and r.categories == [] and r.language == language, r.summary()
         assert any("names no category" in n for n in r.notes), r.notes
+
+@pytest.mark.parametrize("cue,language,accepted", [
+    ("un brocoli", "fr", "n07714990"), ("une arche", "fr", "monuments"), ("la palissade", "fr", "fences_and_doors"),
+    ("una valla", "es", "fences_and_doors"), ("la bufanda", "es", "ties_scarves_gloves"),
+    ("un taburete", "es", "seats")])
+def test_nouns_freedict_lacks_come_from_apertium(cue_matcher, cue, language, accepted):
+    """French and Spanish nouns FreeDict lacks ("brocoli", "valla") are read through the Apertium pairs
+    of the word lists, typed or with the language known."""
+    for lang in (None, language):
+        r = cue_matcher.match(cue, transcript=cue if lang else None, repair=lang is None, language=lang)
+        assert r.language == language and is_right(cue_matcher, r, (accepted,)), (r.translation, r.summary())
+
+
+@pytest.mark.parametrize("cue,language,accepted", [("un petit chien", "fr", "dog"), ("un petit chat", "fr", "domestic_cat")])
+def test_an_adjective_is_no_apertium_noun(cue_matcher, cue, language, accepted):
+    """Apertium lists "petit" as a noun too (a kid); the lists leave out words its analyser knows only
+    as other parts of speech, so a small dog is a dog, not a kid dog (toy dogs, people)."""
+    r = cue_matcher.match(cue)
+    assert r.language == language and "kid" not in r.translation.split(), r.translation
+    assert r.node_ids == [accepted], r.summary()
+
 
 def test_word_lists_state_their_licence_and_load_cleanly(tmp_path):
     readme = (Path(__file__).resolve().parent.parent / "hierarchies" / "lexicon" / "freedict" / "README.md").read_text()

@@ -5,7 +5,7 @@
 * :mod:`.speech` – loading Whisper and bounded transcription (``load_speech_model``, ``transcribe``);
 * :mod:`.keywords` – ``KeywordScorer``: Whisper's teacher-forced log-probability of candidate texts;
 * :mod:`.spoken` – a spoken cue: language first, then only the repairs the audio supports;
-* :mod:`.translate` – German, French and Spanish words through FreeDict word lists;
+* :mod:`.translate` – German, French and Spanish words through FreeDict/Apertium word lists;
 * :mod:`.text` – reading a cue's text: cleaning, phrases, negation, uses and scenes;
 * :mod:`.matcher` – ``CueMatcher``: text, speech or a recorded sound to nodes (embedder + lexicons);
 * :mod:`.cue_table` – cue tables and words that name nothing: a matcher's rate;

@@ -207,7 +207,7 @@ class CueResult:
         unmatched: phrases that matched nothing.
         notes: further messages (cut text, corrected typos, ...).
         transcript: the speech transcript the text came from, if any.
-        language: the language the cue was read as ("en", or "de", "fr", "es" via the FreeDict
+        language: the language the cue was read as ("en", or "de", "fr", "es" via the FreeDict/Apertium
             word lists of :mod:`hldemo.cues.translate`).
         translation: the English reading of a German, French or Spanish cue (None for English).
         speech: the :class:`hldemo.cues.speech.Transcript` a spoken cue came from (:meth:`CueMatcher.match_speech`).

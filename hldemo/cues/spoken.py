@@ -15,7 +15,7 @@
 3. Otherwise, for a short transcript, candidates replace it when the audio supports them nearly as
    well (:data:`SUPPORT_MARGIN`), and never when they score below :data:`MIN_SUPPORT`: the vocabulary
    entries spotted in the audio, and those spelt nearest to the transcript's words ("school" for
-   "shoo"; for German, French and Spanish the FreeDict words of :mod:`hldemo.cues.translate`), all
+   "shoo"; for German, French and Spanish the listed words of :mod:`hldemo.cues.translate`), all
    scored against the audio with the transcript itself (:class:`hldemo.cues.keywords.KeywordScorer`).
    A spotted entry the audio names clearly (:data:`CLEAR_SUPPORT`, :data:`CLEAR_GAP` above the next
    entry) is taken whatever the free reading was, an interjection ("Boo!" for "ball") included.

@@ -1,7 +1,8 @@
-"""German, French and Spanish cues, read word by word into English with FreeDict word lists.
+"""German, French and Spanish cues, read word by word into English with FreeDict/Apertium word lists.
 
 The word lists (``hierarchies/lexicon/freedict/<lang>.tsv``, ``word<TAB>english|english...``) are
-derived from Debian's FreeDict dictionaries by ``scripts/make_cue_lexicon.py`` and hold only the
+derived from Debian's FreeDict dictionaries (French and Spanish nouns they lack: Apertium's) by
+``scripts/make_cue_lexicon.py`` and hold only the
 foreign words whose translations name something in the hierarchies or are words cues are built
 from ("zeig mir die Katze" -> "show me the cat"). Licences: ``hierarchies/lexicon/freedict/README.md``.
 
@@ -226,7 +227,7 @@ class Translator:
 
 
 def load_word_lists(folder: str | Path = WORD_LISTS) -> dict[str, dict[str, tuple[str, ...]]]:
-    """The FreeDict-derived word lists: language code -> {word: English translations}.
+    """The FreeDict/Apertium-derived word lists: language code -> {word: English translations}.
 
     Raises:
         HierarchyError: a list is missing or malformed.

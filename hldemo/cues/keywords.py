@@ -110,8 +110,8 @@ class KeywordScorer:
         tokens = torch.tensor([s + [tok.eot] * (width - len(s)) for s in seqs], device=self.features.device)
         start = len(prefix) - 1  # the prediction of the first text token
         with self.lock, limit_torch_threads(self.threads), torch.no_grad():
-            hidden = self._hidden(tokens[:, :-1])[:, start:]
-            logp = self._logprobs(hidden).gather(-1, tokens[:, start + 1:, None])[..., 0]
+            hidden = self._hidden([], [], tokens[:, :-1])[:, start:]
+            logp = self._logits(hidden).log_softmax(-1).gather(-1, tokens[:, start + 1:, None])[..., 0]
         return [float(logp[i, :len(s) - 1 - start].mean()) for i, s in enumerate(seqs)]
 
     def spot(self, vocabulary: Sequence[str], n: int = SPOT_RESULTS, beam: int = SPOT_BEAM) -> list[Spotted]:
@@ -225,32 +225,27 @@ class KeywordScorer:
         return self._clip["first"]
 
     # --- the decoder on a batch of texts against one clip -----------------------------------------
-    def _hidden(self, tokens):
-        """The decoder's last hidden states, ``(texts, tokens, width)``, for ``tokens`` of one clip."""
-        decoder = self.model.decoder
-        x = (decoder.token_embedding(tokens) + decoder.positional_embedding[:tokens.shape[-1]]).to(self.features.dtype)
-        for block, (k, v) in zip(decoder.blocks, self._cross()):
-            x = x + block.attn(block.attn_ln(x), mask=decoder.mask)[0]
-            x = x + _cross_attention(block.cross_attn, block.cross_attn_ln(x), k, v)
-            x = x + block.mlp(block.mlp_ln(x))
-        return decoder.ln(x)
-
     def _cross(self) -> list:
         """Per decoder block, the clip's cross-attention keys and values (computed once per clip)."""
         if "cross" not in self._clip:
             self._clip["cross"] = [_keys_values(b.cross_attn, self.features) for b in self.model.decoder.blocks]
         return self._clip["cross"]
 
-    def _logprobs(self, hidden):
-        """Log-probabilities of the next token from hidden states (Whisper's tied output embedding)."""
-        weight = self.model.decoder.token_embedding.weight.to(hidden.dtype)
-        return (hidden @ weight.T).float().log_softmax(-1)
+    def _logits(self, hidden):
+        """Next-token logits (float32) from hidden states (Whisper's tied output embedding)."""
+        return (hidden @ self.model.decoder.token_embedding.weight.to(hidden.dtype).T).float()
 
     def _extend(self, cache: list, parents: Sequence[int], tokens, logits: bool = False):
         """Feed ``tokens`` (``(texts, new tokens)``) to the decoder, each text continuing the cached text
         at row ``parents[i]`` (incremental decoding: only the new tokens are computed); ``cache`` (per
         block: self-attention keys and values) is updated in place. Returns the next token's
         log-probabilities per text, as a numpy array (``logits``: the logits, as a tensor)."""
+        out = self._logits(self._hidden(cache, parents, tokens)[:, -1])
+        return out if logits else out.log_softmax(-1).cpu().numpy()
+
+    def _hidden(self, cache: list, parents: Sequence[int], tokens):
+        """The decoder's last hidden states, ``(texts, new tokens, width)``, for ``tokens`` continuing the
+        cached texts as :meth:`_extend` does (an empty ``cache``: the tokens are whole texts)."""
         import torch
         import torch.nn.functional as F
 
@@ -272,10 +267,7 @@ class KeywordScorer:
             x = x + attn.out(out.transpose(1, 2).flatten(2))
             x = x + _cross_attention(block.cross_attn, block.cross_attn_ln(x), k_cross, v_cross)
             x = x + block.mlp(block.mlp_ln(x))
-        hidden = decoder.ln(x[:, -1])
-        if logits:
-            return (hidden @ decoder.token_embedding.weight.to(hidden.dtype).T).float()
-        return self._logprobs(hidden).cpu().numpy()
+        return decoder.ln(x)
 
 
 def _keys_values(attention, features):
